@@ -1,0 +1,7 @@
+/**
+ * Kamihi's secure, server-rendered web admin.
+ *
+ * @packageDocumentation
+ */
+
+export {};

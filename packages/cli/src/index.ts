@@ -1,0 +1,7 @@
+/**
+ * The commands of the `kamihi` CLI, written against Kamihi's core interfaces.
+ *
+ * @packageDocumentation
+ */
+
+export {};

@@ -1,0 +1,133 @@
+/**
+ * Every error code Kamihi raises, with the one-line meaning documented in `docs/errors.md`.
+ * Codes are stable: callers branch on them, and a code is never reused for another meaning.
+ */
+export const errorCodes = {
+  KAMIHI_CONFIG_INVALID: "A setting has a value that does not match what Kamihi expects.",
+  KAMIHI_CONFIG_FILE_UNREADABLE: "A configuration file exists but cannot be read or parsed.",
+  KAMIHI_DB_UNREACHABLE: "The database did not answer within the start-up time limit.",
+  KAMIHI_DB_OPERATION_FAILED: "A database operation failed or timed out while the bot was running.",
+  KAMIHI_DB_DUPLICATE_KEY: "A write would break a unique index.",
+  KAMIHI_DB_INVALID_QUERY: "A query or update has a shape the store cannot run.",
+  KAMIHI_ACTION_INVALID_COMMAND: "An action declares a command Telegram would reject.",
+  KAMIHI_ACTION_DUPLICATE_COMMAND: "Two actions declare the same command.",
+  KAMIHI_TG_REQUEST_FAILED: "The Telegram Bot API answered a request with an error.",
+  KAMIHI_INTERNAL_BUG: "Kamihi reached a state it should never reach; this is a bug to report.",
+} as const;
+
+/** A stable Kamihi error code, such as `KAMIHI_CONFIG_INVALID`. */
+export type KamihiErrorCode = keyof typeof errorCodes;
+
+/** Options accepted by {@link KamihiError}. */
+export interface KamihiErrorOptions {
+  /** The underlying error, kept for logs and debuggers. */
+  cause?: unknown;
+  /** Structured context (never secrets): the key, the file, the method, the chat… */
+  details?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The one error class of Kamihi. `code` is stable and meant for `if`/`switch`; the message
+ * says what went wrong and what to do next; `cause` keeps the original error.
+ *
+ * @example
+ * ```ts
+ * try { await store.connect(); }
+ * catch (err) { if (isKamihiError(err, "KAMIHI_DB_UNREACHABLE")) { … } }
+ * ```
+ */
+export class KamihiError<Code extends string = KamihiErrorCode> extends Error {
+  override name = "KamihiError";
+  /** The stable code of this error, e.g. `KAMIHI_DB_UNREACHABLE`. */
+  readonly code: Code;
+  /** Structured context for logs and tools; never holds secrets. */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: Code, message: string, options: KamihiErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+
+  /** This code's entry in the error reference shipped with the repository. */
+  get docs(): string {
+    return `docs/errors.md#${this.code.toLowerCase()}`;
+  }
+
+  /** A plain object for structured logs (`code`, `message`, `details`). */
+  toJSON(): { name: string; code: Code; message: string; details: Record<string, unknown> } {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      details: { ...this.details },
+    };
+  }
+}
+
+/**
+ * Tells whether `value` is a {@link KamihiError}, optionally with a given code. Works across
+ * copies of `@kamihi/core` in one process (it checks the shape, not the prototype).
+ */
+export function isKamihiError<Code extends string = KamihiErrorCode>(
+  value: unknown,
+  code?: Code,
+): value is KamihiError<Code> {
+  if (!(value instanceof Error)) return false;
+  const candidate = value as Partial<KamihiError<string>>;
+  if (candidate.name !== "KamihiError" && candidate.name !== "KamihiValidationError") return false;
+  if (typeof candidate.code !== "string") return false;
+  return code === undefined || candidate.code === code;
+}
+
+/** One problem found while validating input: where, what was expected, what was received. */
+export interface ValidationIssue {
+  /** Dotted path of the offending value, e.g. `web.port`; empty for the root. */
+  path: string;
+  /** What is wrong, in words a user can act on. */
+  message: string;
+  /** What would have been accepted, e.g. `an integer from 1 to 65535`. */
+  expected?: string;
+  /** A safe description of what was given (redacted when the value is secret). */
+  received?: string;
+  /** Where the value came from, e.g. `env KAMIHI_WEB__PORT` or `file kamihi.yaml`. */
+  source?: string;
+}
+
+/**
+ * A {@link KamihiError} that carries every {@link ValidationIssue} found, not only the first,
+ * so one run shows everything to fix.
+ */
+export class KamihiValidationError<
+  Code extends string = KamihiErrorCode,
+> extends KamihiError<Code> {
+  override name = "KamihiValidationError";
+  /** Every problem found, in a stable order. */
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(
+    code: Code,
+    summary: string,
+    issues: readonly ValidationIssue[],
+    options: KamihiErrorOptions = {},
+  ) {
+    super(code, formatValidationMessage(summary, issues), options);
+    this.issues = issues;
+  }
+}
+
+/** Renders a summary and its issues as one readable, multi-line message. */
+export function formatValidationMessage(
+  summary: string,
+  issues: readonly ValidationIssue[],
+): string {
+  const lines = issues.map((issue) => {
+    const where = issue.path === "" ? "(root)" : issue.path;
+    const parts = [`  - ${where}: ${issue.message}`];
+    if (issue.expected !== undefined) parts.push(`expected ${issue.expected}`);
+    if (issue.received !== undefined) parts.push(`received ${issue.received}`);
+    if (issue.source !== undefined) parts.push(`from ${issue.source}`);
+    return parts.join("; ");
+  });
+  return [summary, ...lines].join("\n");
+}

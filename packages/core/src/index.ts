@@ -1,0 +1,90 @@
+/**
+ * Ports (interfaces), shared types, error classes and tiny helpers that every Kamihi
+ * package speaks. No I/O.
+ *
+ * @packageDocumentation
+ */
+
+export type { ActionInfo, ActionRegistry, QuestionInfo } from "./actions.js";
+export { COMMAND_PATTERN, checkCommandName } from "./commands.js";
+export type { KamihiErrorCode, KamihiErrorOptions, ValidationIssue } from "./errors.js";
+// Errors
+export {
+  errorCodes,
+  formatValidationMessage,
+  isKamihiError,
+  KamihiError,
+  KamihiValidationError,
+} from "./errors.js";
+export type { LogFn, Logger, LogLevel } from "./logger.js";
+export { silentLogger } from "./logger.js";
+export type { Settings } from "./settings.js";
+// Ports
+export type {
+  BaseFields,
+  Collection,
+  DeleteResult,
+  Document,
+  FieldCondition,
+  FieldOperators,
+  Filter,
+  FindOneAndUpdateOptions,
+  FindOptions,
+  IndexSpec,
+  Insertable,
+  Sort,
+  Store,
+  Stored,
+  UpdateFilter,
+  UpdateOptions,
+  UpdateResult,
+} from "./store.js";
+export type { TemplateEngine, TemplateSet } from "./templates.js";
+export type {
+  BotCommand,
+  BotInfo,
+  CommandScope,
+  DownloadedFile,
+  InlineButton,
+  InlineKeyboardMarkup,
+  InputFile,
+  LocationMessage,
+  MediaGroupMessage,
+  MediaMessage,
+  MediaType,
+  MessageOptions,
+  MessageRef,
+  OutgoingMessage,
+  ParseMode,
+  RemoveKeyboardMarkup,
+  ReplyKeyboardMarkup,
+  ReplyMarkup,
+  TextMessage,
+  Transport,
+  UpdateHandler,
+} from "./transport.js";
+export type {
+  CallbackQuery,
+  Chat,
+  ChatId,
+  Message,
+  TelegramUser,
+  Update,
+  UpdateKind,
+  UpdateSummary,
+} from "./update.js";
+// Telegram basics
+export { summarizeUpdate } from "./update.js";
+export type {
+  AccessControl,
+  NewUser,
+  Permission,
+  Resolution,
+  Role,
+  User,
+  UserPage,
+  UserPatch,
+  UserQuery,
+  UserService,
+  UserStatus,
+} from "./users.js";

@@ -1,0 +1,116 @@
+import type { TelegramUser } from "./update.js";
+
+/** Whether a user may use the bot: `pending` users await an admin's approval. */
+export type UserStatus = "active" | "blocked" | "pending";
+
+/** A person known to the bot. `Data` is the project's own user fields. */
+export interface User<Data extends Record<string, unknown> = Record<string, unknown>> {
+  /** The Telegram user id: the user's identity everywhere in Kamihi. */
+  telegramId: number;
+  firstName: string;
+  lastName?: string;
+  username?: string;
+  languageCode?: string;
+  /** Admins may run every action and use the web admin. */
+  isAdmin: boolean;
+  /** Names of the roles the user has. */
+  roles: string[];
+  status: UserStatus;
+  /** Project-defined fields, validated by the project's user schema. */
+  data: Data;
+  createdAt: Date;
+  /** The last time an update from this user was handled. */
+  lastSeenAt?: Date;
+}
+
+/** A named group of users that permissions can name. */
+export interface Role {
+  name: string;
+  description?: string;
+  createdAt: Date;
+}
+
+/** Who may run one action: users by Telegram id, and roles by name. */
+export interface Permission {
+  action: string;
+  users: number[];
+  roles: string[];
+}
+
+/** Fields for creating a user; the rest take their defaults. */
+export interface NewUser<Data extends Record<string, unknown> = Record<string, unknown>> {
+  telegramId: number;
+  firstName: string;
+  lastName?: string;
+  username?: string;
+  languageCode?: string;
+  isAdmin?: boolean;
+  roles?: string[];
+  status?: UserStatus;
+  data?: Data;
+}
+
+/** Fields an admin (or code) may change on a user. */
+export type UserPatch<Data extends Record<string, unknown> = Record<string, unknown>> = Partial<
+  Omit<User<Data>, "telegramId" | "createdAt">
+>;
+
+/** Filters and paging for listing users. */
+export interface UserQuery {
+  /** Case-insensitive match on names and username; matched literally, never as a pattern. */
+  search?: string;
+  role?: string;
+  status?: UserStatus;
+  isAdmin?: boolean;
+  limit?: number;
+  /** Opaque cursor from the previous page. */
+  after?: string;
+}
+
+/** One page of users. */
+export interface UserPage<Data extends Record<string, unknown> = Record<string, unknown>> {
+  users: User<Data>[];
+  /** Pass as `after` for the next page; absent on the last page. */
+  next?: string;
+  total: number;
+}
+
+/** What happened when an update's sender was resolved. */
+export type Resolution<Data extends Record<string, unknown> = Record<string, unknown>> =
+  | { outcome: "known"; user: User<Data> }
+  | { outcome: "registered"; user: User<Data> }
+  | { outcome: "pending"; user: User<Data> }
+  | { outcome: "blocked"; user: User<Data> }
+  | { outcome: "unknown" };
+
+/** Decides whether a user may run an action. */
+export interface AccessControl {
+  /** True when `user` may run the action named `action`. */
+  can(user: User, action: string): Promise<boolean>;
+}
+
+/**
+ * Users, roles and permissions: resolution of update senders (with registration), access
+ * checks, and the CRUD the CLI and the admin use. The default is `@kamihi/users`.
+ */
+export interface UserService extends AccessControl {
+  /** Finds (or registers, as the registration setting says) the sender of an update. */
+  resolve(from: TelegramUser): Promise<Resolution>;
+  getUser(telegramId: number): Promise<User | null>;
+  listUsers(query?: UserQuery): Promise<UserPage>;
+  createUser(input: NewUser): Promise<User>;
+  updateUser(telegramId: number, patch: UserPatch): Promise<User>;
+  deleteUser(telegramId: number): Promise<boolean>;
+
+  listRoles(): Promise<Role[]>;
+  createRole(input: { name: string; description?: string }): Promise<Role>;
+  deleteRole(name: string): Promise<boolean>;
+
+  listPermissions(): Promise<Permission[]>;
+  /** Lets the given users and roles run `action` (adds to what is already granted). */
+  grant(action: string, to: { users?: number[]; roles?: string[] }): Promise<Permission>;
+  /** Takes the given users and roles off `action`. */
+  revoke(action: string, from: { users?: number[]; roles?: string[] }): Promise<Permission>;
+  /** Names of the actions this user may run (for menus and `/help`). */
+  allowedActions(user: User): Promise<string[]>;
+}

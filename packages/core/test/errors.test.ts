@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import {
+  errorCodes,
+  formatValidationMessage,
+  isKamihiError,
+  KamihiError,
+  KamihiValidationError,
+} from "../src/index.js";
+
+describe("KamihiError", () => {
+  it("carries a stable code, the message, details and the cause", () => {
+    const cause = new Error("connect ECONNREFUSED 127.0.0.1:27017");
+    const err = new KamihiError("KAMIHI_DB_UNREACHABLE", "MongoDB did not answer. Start it.", {
+      cause,
+      details: { url: "mongodb://localhost:27017" },
+    });
+    assert.ok(err instanceof Error);
+    assert.equal(err.name, "KamihiError");
+    assert.equal(err.code, "KAMIHI_DB_UNREACHABLE");
+    assert.equal(err.message, "MongoDB did not answer. Start it.");
+    assert.equal(err.cause, cause);
+    assert.deepEqual(err.details, { url: "mongodb://localhost:27017" });
+    assert.equal(err.docs, "docs/errors.md#kamihi_db_unreachable");
+    assert.deepEqual(JSON.parse(JSON.stringify(err)), {
+      name: "KamihiError",
+      code: "KAMIHI_DB_UNREACHABLE",
+      message: "MongoDB did not answer. Start it.",
+      details: { url: "mongodb://localhost:27017" },
+    });
+  });
+
+  it("has no cause property when none was given", () => {
+    const err = new KamihiError("KAMIHI_INTERNAL_BUG", "bug");
+    assert.equal(Object.hasOwn(err, "cause"), false);
+    assert.deepEqual(err.details, {});
+  });
+
+  it("is recognised by isKamihiError, with and without a code", () => {
+    const err = new KamihiError("KAMIHI_CONFIG_INVALID", "bad");
+    assert.equal(isKamihiError(err), true);
+    assert.equal(isKamihiError(err, "KAMIHI_CONFIG_INVALID"), true);
+    assert.equal(isKamihiError(err, "KAMIHI_DB_UNREACHABLE"), false);
+    assert.equal(isKamihiError(new Error("plain")), false);
+    assert.equal(isKamihiError({ name: "KamihiError", code: "KAMIHI_INTERNAL_BUG" }), false);
+    assert.equal(isKamihiError(null), false);
+  });
+
+  it("recognises an error from another copy of the package by its shape", () => {
+    const foreign = Object.assign(new Error("from elsewhere"), {
+      name: "KamihiError",
+      code: "KAMIHI_INTERNAL_BUG",
+    });
+    assert.equal(isKamihiError(foreign, "KAMIHI_INTERNAL_BUG"), true);
+  });
+});
+
+describe("KamihiValidationError", () => {
+  it("keeps every issue and lists them all in the message", () => {
+    const err = new KamihiValidationError("KAMIHI_CONFIG_INVALID", "Invalid settings:", [
+      {
+        path: "web.port",
+        message: "not a port",
+        expected: "an integer from 1 to 65535",
+        received: '"http"',
+        source: "env KAMIHI_WEB__PORT",
+      },
+      { path: "", message: "empty config" },
+    ]);
+    assert.equal(err.name, "KamihiValidationError");
+    assert.equal(err.issues.length, 2);
+    assert.equal(isKamihiError(err, "KAMIHI_CONFIG_INVALID"), true);
+    assert.equal(
+      err.message,
+      [
+        "Invalid settings:",
+        '  - web.port: not a port; expected an integer from 1 to 65535; received "http"; from env KAMIHI_WEB__PORT',
+        "  - (root): empty config",
+      ].join("\n"),
+    );
+  });
+
+  it("formats a summary alone when there are no issues", () => {
+    assert.equal(formatValidationMessage("Nothing wrong", []), "Nothing wrong");
+  });
+});
+
+describe("error reference", () => {
+  it("documents every error code in docs/errors.md", () => {
+    const doc = readFileSync(new URL("../../../docs/errors.md", import.meta.url), "utf8");
+    const missing = Object.keys(errorCodes).filter((code) => !doc.includes(`## ${code}\n`));
+    assert.deepEqual(missing, [], `add a "## CODE" section to docs/errors.md for each`);
+  });
+
+  it("uses the KAMIHI_<AREA>_<WHAT> shape for every code", () => {
+    for (const code of Object.keys(errorCodes)) {
+      assert.match(code, /^KAMIHI_[A-Z]+_[A-Z_]+$/);
+    }
+  });
+});

@@ -1,0 +1,7 @@
+/**
+ * The Kamihi Store: MongoDB through the official driver, and an embedded in-process store.
+ *
+ * @packageDocumentation
+ */
+
+export {};

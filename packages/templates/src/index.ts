@@ -1,0 +1,7 @@
+/**
+ * Kamihi's template engine over Eta: discovery, rendering, Telegram-safe escaping, hot reload.
+ *
+ * @packageDocumentation
+ */
+
+export {};

@@ -1,0 +1,21 @@
+import { defineConfig, type Options } from "tsup";
+
+/**
+ * The one build every package shares: ESM + `.d.ts` for Node >= 20.19.
+ * A package's `tsup.config.ts` is one line: `export default packageBuild()`,
+ * or `packageBuild({ entry: [...] })` when it has more than one entry point.
+ */
+export function packageBuild(overrides: Options = {}) {
+  return defineConfig({
+    entry: ["src/index.ts"],
+    format: ["esm"],
+    target: "node20",
+    platform: "node",
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    splitting: false,
+    treeshake: true,
+    ...overrides,
+  });
+}

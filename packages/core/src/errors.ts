@@ -4,7 +4,6 @@
  */
 export const errorCodes = {
   KAMIHI_CONFIG_INVALID: "A setting has a value that does not match what Kamihi expects.",
-  KAMIHI_CONFIG_FILE_UNREADABLE: "A configuration file exists but cannot be read or parsed.",
   KAMIHI_DB_UNREACHABLE: "The database did not answer within the start-up time limit.",
   KAMIHI_DB_OPERATION_FAILED: "A database operation failed or timed out while the bot was running.",
   KAMIHI_DB_DUPLICATE_KEY: "A write would break a unique index.",
@@ -82,16 +81,16 @@ export function isKamihiError<Code extends string = KamihiErrorCode>(
 
 /** One problem found while validating input: where, what was expected, what was received. */
 export interface ValidationIssue {
-  /** Dotted path of the offending value, e.g. `web.port`; empty for the root. */
+  /** Dotted path of the offending value, e.g. `web.port`; empty for a whole file or input. */
   path: string;
-  /** What is wrong, in words a user can act on. */
+  /** What is wrong, in words a user can act on, e.g. `expected an integer from 1 to 65535`. */
   message: string;
-  /** What would have been accepted, e.g. `an integer from 1 to 65535`. */
-  expected?: string;
-  /** A safe description of what was given (redacted when the value is secret). */
+  /** A safe rendering of what was given, e.g. `"abc"` (a description only, for secrets). */
   received?: string;
-  /** Where the value came from, e.g. `env KAMIHI_WEB__PORT` or `file kamihi.yaml`. */
+  /** Where the value came from, e.g. `KAMIHI_WEB__PORT` or `kamihi.yaml:3`. */
   source?: string;
+  /** A suggestion, e.g. `did you mean "web.port"?`. */
+  hint?: string;
 }
 
 /**
@@ -116,18 +115,27 @@ export class KamihiValidationError<
   }
 }
 
-/** Renders a summary and its issues as one readable, multi-line message. */
+/**
+ * Renders a summary and its issues as one readable message, one issue per line:
+ * `web.port: expected an integer from 1 to 65535, got "abc" (from KAMIHI_WEB__PORT)`.
+ */
 export function formatValidationMessage(
   summary: string,
   issues: readonly ValidationIssue[],
 ): string {
-  const lines = issues.map((issue) => {
-    const where = issue.path === "" ? "(root)" : issue.path;
-    const parts = [`  - ${where}: ${issue.message}`];
-    if (issue.expected !== undefined) parts.push(`expected ${issue.expected}`);
-    if (issue.received !== undefined) parts.push(`received ${issue.received}`);
-    if (issue.source !== undefined) parts.push(`from ${issue.source}`);
-    return parts.join("; ");
-  });
-  return [summary, ...lines].join("\n");
+  return [summary, ...issues.map((issue) => `  - ${formatValidationIssue(issue)}`)].join("\n");
+}
+
+/** Renders one issue on one line (see {@link formatValidationMessage}). */
+export function formatValidationIssue(issue: ValidationIssue): string {
+  let line: string;
+  if (issue.path === "") {
+    line = issue.source === undefined ? issue.message : `${issue.source}: ${issue.message}`;
+  } else {
+    line = `${issue.path}: ${issue.message}`;
+    if (issue.received !== undefined) line += `, got ${issue.received}`;
+    if (issue.source !== undefined) line += ` (from ${issue.source})`;
+  }
+  if (issue.hint !== undefined) line += `; ${issue.hint}`;
+  return line;
 }

@@ -5,20 +5,17 @@
  * @packageDocumentation
  */
 
-export type { ActionInfo, ActionRegistry, QuestionInfo } from "./actions.js";
-export { COMMAND_PATTERN, checkCommandName } from "./commands.js";
-export type { KamihiErrorCode, KamihiErrorOptions, ValidationIssue } from "./errors.js";
 // Errors
 export {
   errorCodes,
+  formatValidationIssue,
   formatValidationMessage,
   isKamihiError,
   KamihiError,
   KamihiValidationError,
 } from "./errors.js";
-export type { LogFn, Logger, LogLevel } from "./logger.js";
-export { silentLogger } from "./logger.js";
-export type { Settings } from "./settings.js";
+export type { KamihiErrorCode, KamihiErrorOptions, ValidationIssue } from "./errors.js";
+
 // Ports
 export type {
   BaseFields,
@@ -39,7 +36,6 @@ export type {
   UpdateOptions,
   UpdateResult,
 } from "./store.js";
-export type { TemplateEngine, TemplateSet } from "./templates.js";
 export type {
   BotCommand,
   BotInfo,
@@ -63,18 +59,7 @@ export type {
   Transport,
   UpdateHandler,
 } from "./transport.js";
-export type {
-  CallbackQuery,
-  Chat,
-  ChatId,
-  Message,
-  TelegramUser,
-  Update,
-  UpdateKind,
-  UpdateSummary,
-} from "./update.js";
-// Telegram basics
-export { summarizeUpdate } from "./update.js";
+export type { TemplateEngine, TemplateSet } from "./templates.js";
 export type {
   AccessControl,
   NewUser,
@@ -88,3 +73,24 @@ export type {
   UserService,
   UserStatus,
 } from "./users.js";
+export type { ActionInfo, ActionRegistry, QuestionInfo } from "./actions.js";
+export type { LogFn, Logger, LogLevel } from "./logger.js";
+export { silentLogger } from "./logger.js";
+export type { Settings } from "./settings.js";
+
+// Telegram basics
+export { summarizeUpdate } from "./update.js";
+export type {
+  CallbackQuery,
+  Chat,
+  ChatId,
+  Message,
+  TelegramUser,
+  Update,
+  UpdateKind,
+  UpdateSummary,
+} from "./update.js";
+export { checkCommandName, COMMAND_PATTERN } from "./commands.js";
+
+// Helpers
+export { redactUrlCredentials } from "./redact.js";

@@ -57,26 +57,34 @@ describe("KamihiError", () => {
 });
 
 describe("KamihiValidationError", () => {
-  it("keeps every issue and lists them all in the message", () => {
+  it("keeps every issue and lists them all in the message, one per line", () => {
     const err = new KamihiValidationError("KAMIHI_CONFIG_INVALID", "Invalid settings:", [
       {
         path: "web.port",
-        message: "not a port",
-        expected: "an integer from 1 to 65535",
-        received: '"http"',
-        source: "env KAMIHI_WEB__PORT",
+        message: "expected an integer from 1 to 65535",
+        received: '"abc"',
+        source: "KAMIHI_WEB__PORT",
       },
-      { path: "", message: "empty config" },
+      {
+        path: "web.prot",
+        message: "unknown setting",
+        source: "kamihi.yaml:3",
+        hint: 'did you mean "web.port"?',
+      },
+      { path: "", message: "YAML syntax error: bad indentation", source: "kamihi.yaml:7:3" },
+      { path: "", message: "nothing to read" },
     ]);
     assert.equal(err.name, "KamihiValidationError");
-    assert.equal(err.issues.length, 2);
+    assert.equal(err.issues.length, 4);
     assert.equal(isKamihiError(err, "KAMIHI_CONFIG_INVALID"), true);
     assert.equal(
       err.message,
       [
         "Invalid settings:",
-        '  - web.port: not a port; expected an integer from 1 to 65535; received "http"; from env KAMIHI_WEB__PORT',
-        "  - (root): empty config",
+        '  - web.port: expected an integer from 1 to 65535, got "abc" (from KAMIHI_WEB__PORT)',
+        '  - web.prot: unknown setting (from kamihi.yaml:3); did you mean "web.port"?',
+        "  - kamihi.yaml:7:3: YAML syntax error: bad indentation",
+        "  - nothing to read",
       ].join("\n"),
     );
   });

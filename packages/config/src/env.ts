@@ -90,6 +90,8 @@ export function readEnvLayer(input: EnvInput): { layer: Layer; warnings: string[
   for (const name of names) {
     const entry = merged.get(name);
     if (entry === undefined) continue;
+    // Empty variables count as unset: `.env.example` files and compose files leave them empty.
+    if (entry.value.trim() === "") continue;
     const path = envNameToPath(name);
     const node = nodeAt(path);
     const where = entry.dotenvFile === undefined ? "" : ` (in ${entry.dotenvFile})`;

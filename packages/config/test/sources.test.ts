@@ -87,6 +87,17 @@ describe("environment", () => {
     assert.equal(settings.questions.timeoutSeconds, 30);
   });
 
+  it("treats empty variables as unset", async () => {
+    const { settings, sourceOf } = await loadSettings({
+      cwd: project({ ".env": "KAMIHI_TOKEN=\nKAMIHI_WEB__PORT=\n" }),
+      env: { KAMIHI_DB__URL: "" },
+    });
+    assert.equal(settings.token, undefined);
+    assert.equal(settings.web.port, 4242);
+    assert.equal(settings.db.url, "mongodb://localhost:27017");
+    assert.equal(sourceOf("db.url").kind, "default");
+  });
+
   it("reads a JSON list for list settings", async () => {
     const { settings } = await loadSettings({
       cwd: project(),

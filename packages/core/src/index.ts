@@ -93,4 +93,5 @@ export type {
 export { checkCommandName, COMMAND_PATTERN } from "./commands.js";
 
 // Helpers
+export { assertNoOperators, literal } from "./literal.js";
 export { redactUrlCredentials } from "./redact.js";

@@ -1,0 +1,469 @@
+import { mkdirSync } from "node:fs";
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import {
+  type Collection,
+  type Document,
+  type FindOneAndUpdateOptions,
+  type FindOptions,
+  type IndexSpec,
+  type Insertable,
+  isKamihiError,
+  KamihiError,
+  type Store,
+  type Stored,
+  type UpdateOptions,
+  type UpdateResult,
+} from "@kamihi/core";
+import { EJSON } from "bson";
+import { find as mingoFind, update as mingoUpdate, Query } from "mingo";
+import {
+  andFilter,
+  checkFilter,
+  checkUpdate,
+  duplicateKeyError,
+  indexName,
+  notExpired,
+  type TtlRule,
+  ttlRuleOf,
+  withInsertFields,
+  withUpdateFields,
+} from "./common.js";
+
+/** Options of {@link createMemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * Keep the data in this JSON file (EJSON, so dates survive) and reload it on start. Writes
+   * are atomic (a temporary file renamed over the old one), batched within `flushDelayMs`.
+   */
+  file?: string;
+  /** Resolves a relative `file`. Default: `process.cwd()`. */
+  cwd?: string;
+  /** How long writes are batched before the file is written. Default: 20 ms. */
+  flushDelayMs?: number;
+  /** Prefix of every collection name. Default: `kamihi_`. */
+  collectionPrefix?: string;
+  /** Indexes to create when the store connects, by collection name. */
+  indexes?: Readonly<Record<string, readonly IndexSpec[]>>;
+  /** The clock, for tests of expiry. Default: `() => new Date()`. */
+  now?: () => Date;
+}
+
+interface Table {
+  documents: Document[];
+  indexes: IndexSpec[];
+}
+
+interface Snapshot {
+  version: 1;
+  collections: Record<string, Table>;
+}
+
+const FORMAT_VERSION = 1;
+
+/**
+ * The embedded store (`memory://`): the same {@link Store} in the process, with MongoDB query
+ * and update semantics from mingo, unique and TTL indexes, no aliasing (documents are copied
+ * in and out), and optional persistence to a file so a small bot survives a restart.
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
+  const prefix = options.collectionPrefix ?? "kamihi_";
+  const now = options.now ?? (() => new Date());
+  const file =
+    options.file === undefined ? undefined : resolve(options.cwd ?? process.cwd(), options.file);
+  const flushDelayMs = options.flushDelayMs ?? 20;
+  const tables = new Map<string, Table>();
+  const collections = new Map<string, Collection<Document>>();
+  let connecting: Promise<void> | undefined;
+  let closed = false;
+  let flushTimer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  let dirty = false;
+
+  async function load() {
+    if (file === undefined) return;
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw new KamihiError(
+        "KAMIHI_DB_UNREACHABLE",
+        `Could not read the embedded store's file ${file}: ${(error as Error).message}. Check its permissions, or remove ?file= from db.url to keep data in memory only.`,
+        { cause: error, details: { file } },
+      );
+    }
+    let snapshot: Snapshot;
+    try {
+      // Written canonical (every type kept), read relaxed (numbers come back as numbers).
+      snapshot = EJSON.parse(text, { relaxed: true }) as Snapshot;
+      if (snapshot.version !== FORMAT_VERSION || typeof snapshot.collections !== "object") {
+        throw new Error(`unknown format version ${String(snapshot.version)}`);
+      }
+    } catch (error) {
+      throw new KamihiError(
+        "KAMIHI_DB_UNREACHABLE",
+        `The embedded store's file ${file} is not a Kamihi data file (${(error as Error).message}). Move it away to start with an empty store.`,
+        { cause: error, details: { file } },
+      );
+    }
+    for (const [name, table] of Object.entries(snapshot.collections)) {
+      tables.set(name, { documents: table.documents, indexes: table.indexes });
+    }
+  }
+
+  async function doConnect() {
+    await load();
+    for (const [name, specs] of Object.entries(options.indexes ?? {})) {
+      for (const spec of specs) ensureIndex(table(prefix + name), prefix + name, spec);
+    }
+  }
+
+  function connect(): Promise<void> {
+    if (closed) return Promise.reject(closedError());
+    connecting ??= doConnect().catch((error: unknown) => {
+      connecting = undefined;
+      throw error;
+    });
+    return connecting;
+  }
+
+  function scheduleFlush() {
+    if (file === undefined) return;
+    dirty = true;
+    flushTimer ??= setTimeout(() => {
+      flushTimer = undefined;
+      void flush();
+    }, flushDelayMs);
+  }
+
+  /** Writes the whole store atomically; writes never overlap. */
+  function flush(): Promise<void> {
+    if (file === undefined || !dirty) return writing;
+    dirty = false;
+    const snapshot: Snapshot = { version: FORMAT_VERSION, collections: Object.fromEntries(tables) };
+    const text = EJSON.stringify(snapshot, { relaxed: false });
+    writing = writing.then(async () => {
+      mkdirSync(dirname(file), { recursive: true });
+      const temporary = `${file}.${process.pid}.tmp`;
+      await writeFile(temporary, text);
+      await rename(temporary, file);
+    });
+    return writing;
+  }
+
+  function table(name: string): Table {
+    let found = tables.get(name);
+    if (found === undefined) {
+      found = { documents: [], indexes: [] };
+      tables.set(name, found);
+    }
+    return found;
+  }
+
+  function makeCollection<T extends Document>(name: string): Collection<T> {
+    const fullName = prefix + name;
+
+    /** Runs one operation after start-up, translating engine errors. */
+    async function run<R>(what: string, fn: (t: Table) => R): Promise<R> {
+      await connect();
+      try {
+        const t = table(fullName);
+        purgeExpired(t);
+        return fn(t);
+      } catch (error) {
+        if (isKamihiError(error)) throw error;
+        throw new KamihiError(
+          "KAMIHI_DB_INVALID_QUERY",
+          `The embedded store could not run ${what} on ${fullName}: ${(error as Error).message}`,
+          { cause: error, details: { collection: fullName, operation: what } },
+        );
+      }
+    }
+
+    function purgeExpired(t: Table) {
+      const rules = ttlRules(t);
+      if (rules.length === 0) return;
+      const alive = new Query(andFilter({}, notExpired(rules, now())) ?? {}, {});
+      const before = t.documents.length;
+      t.documents = t.documents.filter((doc) => alive.test(doc));
+      if (t.documents.length !== before) scheduleFlush();
+    }
+
+    function matching(t: Table, filter: unknown, sort?: FindOptions["sort"]): Document[] {
+      const query = checkFilter(fullName, filter);
+      let cursor = mingoFind(t.documents, query);
+      if (sort) cursor = cursor.sort(sort);
+      return cursor.all() as Document[];
+    }
+
+    /** Rejects `candidate` when a unique index already holds its key in another document. */
+    function checkUnique(t: Table, candidate: Document, ignore?: Document) {
+      for (const spec of t.indexes) {
+        if (!spec.unique) continue;
+        const key = keyOf(spec, candidate);
+        const clash = t.documents.find((doc) => doc !== ignore && sameKey(keyOf(spec, doc), key));
+        if (clash !== undefined) {
+          throw duplicateKeyError(fullName, key, indexName(spec));
+        }
+      }
+      const clash = t.documents.find((doc) => doc !== ignore && doc._id === candidate._id);
+      if (clash !== undefined) throw duplicateKeyError(fullName, { _id: candidate._id }, "_id_");
+    }
+
+    function insert(t: Table, doc: Document): Document {
+      const stored = structuredClone(withInsertFields(doc, now()));
+      checkUnique(t, stored);
+      t.documents.push(stored);
+      return stored;
+    }
+
+    /** Applies an update to a copy, checks uniqueness, then swaps the copy in. */
+    function apply(t: Table, doc: Document, change: Document): Document {
+      const { $setOnInsert: _ignored, ...operators } = change;
+      const next = structuredClone(doc);
+      mingoUpdate(next, operators, undefined, undefined, { cloneMode: "deep" });
+      if (next._id !== doc._id) {
+        throw new KamihiError(
+          "KAMIHI_DB_INVALID_QUERY",
+          `An update cannot change _id (collection ${fullName})`,
+        );
+      }
+      checkUnique(t, next, doc);
+      t.documents[t.documents.indexOf(doc)] = next;
+      return next;
+    }
+
+    /** The document an upsert inserts: the filter's equalities, then the update. */
+    function upsertDocument(filter: Document, change: Document): Document {
+      const doc: Document = {};
+      for (const [key, value] of Object.entries(filter)) {
+        if (key.startsWith("$")) continue;
+        if (isOperatorObject(value)) {
+          if ("$eq" in (value as Document)) setDotted(doc, key, (value as Document).$eq);
+          continue;
+        }
+        setDotted(doc, key, value);
+      }
+      const { $setOnInsert, ...operators } = change;
+      for (const [key, value] of Object.entries(($setOnInsert as Document | undefined) ?? {})) {
+        setDotted(doc, key, structuredClone(value));
+      }
+      mingoUpdate(doc, operators, undefined, undefined, { cloneMode: "deep" });
+      return doc;
+    }
+
+    function updateDocs(
+      t: Table,
+      kind: "one" | "many",
+      filter: unknown,
+      update: unknown,
+      opts: UpdateOptions & { sort?: FindOptions["sort"] } = {},
+    ): { result: UpdateResult; before?: Document; after?: Document } {
+      const base = checkFilter(fullName, filter);
+      const upsert = opts.upsert === true;
+      const change = withUpdateFields(base, checkUpdate(fullName, update), now(), upsert);
+      const found = matching(t, base, opts.sort);
+      const targets = kind === "one" ? found.slice(0, 1) : found;
+      if (targets.length === 0) {
+        if (!upsert) return { result: { matchedCount: 0, modifiedCount: 0, upsertedId: null } };
+        const inserted = insert(t, upsertDocument(base, change));
+        scheduleFlush();
+        return {
+          result: { matchedCount: 0, modifiedCount: 0, upsertedId: String(inserted._id) },
+          after: inserted,
+        };
+      }
+      let before: Document | undefined;
+      let after: Document | undefined;
+      for (const doc of targets) {
+        before ??= doc;
+        const next = apply(t, doc, change);
+        after ??= next;
+      }
+      scheduleFlush();
+      return {
+        result: { matchedCount: targets.length, modifiedCount: targets.length, upsertedId: null },
+        ...(before === undefined ? {} : { before }),
+        ...(after === undefined ? {} : { after }),
+      };
+    }
+
+    const out = <R>(doc: Document) => structuredClone(doc) as R;
+
+    return {
+      name,
+      findOne: (filter, opts) =>
+        run("findOne", (t) => {
+          const query = checkFilter(fullName, filter);
+          let cursor = mingoFind(t.documents, query, opts?.projection);
+          if (opts?.sort) cursor = cursor.sort(opts.sort);
+          const [first] = cursor.limit(1).all() as Document[];
+          return first === undefined ? null : out<Stored<T>>(first);
+        }),
+      find: (filter, opts: FindOptions = {}) =>
+        run("find", (t) => {
+          let cursor = mingoFind(t.documents, checkFilter(fullName, filter), opts.projection);
+          if (opts.sort) cursor = cursor.sort(opts.sort);
+          if (opts.skip) cursor = cursor.skip(opts.skip);
+          if (opts.limit) cursor = cursor.limit(opts.limit);
+          return (cursor.all() as Document[]).map((doc) => out<Stored<T>>(doc));
+        }),
+      insertOne: (doc: Insertable<T>) =>
+        run("insertOne", (t) => {
+          const stored = insert(t, doc);
+          scheduleFlush();
+          return out<Stored<T>>(stored);
+        }),
+      insertMany: (docs: readonly Insertable<T>[]) =>
+        run("insertMany", (t) => {
+          // Like an ordered MongoDB insert: documents before a failing one stay inserted.
+          const stored: Document[] = [];
+          try {
+            for (const doc of docs) stored.push(insert(t, doc));
+          } finally {
+            if (stored.length > 0) scheduleFlush();
+          }
+          return stored.map((doc) => out<Stored<T>>(doc));
+        }),
+      updateOne: (filter, update, opts) =>
+        run("updateOne", (t) => updateDocs(t, "one", filter, update, opts).result),
+      updateMany: (filter, update, opts) =>
+        run("updateMany", (t) => updateDocs(t, "many", filter, update, opts).result),
+      findOneAndUpdate: (filter, update, opts: FindOneAndUpdateOptions = {}) =>
+        run("findOneAndUpdate", (t) => {
+          const { before, after } = updateDocs(t, "one", filter, update, opts);
+          const doc = (opts.returnDocument ?? "after") === "after" ? after : before;
+          return doc === undefined ? null : out<Stored<T>>(doc);
+        }),
+      deleteOne: (filter) =>
+        run("deleteOne", (t) => {
+          const [doc] = matching(t, filter);
+          if (doc === undefined) return { deletedCount: 0 };
+          t.documents.splice(t.documents.indexOf(doc), 1);
+          scheduleFlush();
+          return { deletedCount: 1 };
+        }),
+      deleteMany: (filter) =>
+        run("deleteMany", (t) => {
+          const doomed = new Set(matching(t, filter));
+          if (doomed.size === 0) return { deletedCount: 0 };
+          t.documents = t.documents.filter((doc) => !doomed.has(doc));
+          scheduleFlush();
+          return { deletedCount: doomed.size };
+        }),
+      countDocuments: (filter) => run("countDocuments", (t) => matching(t, filter).length),
+      createIndex: (spec: IndexSpec) => run("createIndex", (t) => ensureIndex(t, fullName, spec)),
+    };
+  }
+
+  /** Creates an index unless an identical one exists; a unique index must hold already. */
+  function ensureIndex(t: Table, fullName: string, spec: IndexSpec): string {
+    const name = indexName(spec);
+    const existing = t.indexes.find((index) => indexName(index) === name);
+    if (existing !== undefined) {
+      if (JSON.stringify(existing) !== JSON.stringify({ ...spec, name })) {
+        throw new KamihiError(
+          "KAMIHI_DB_INVALID_QUERY",
+          `An index named ${name} with other options already exists on ${fullName}; give the new index another name.`,
+        );
+      }
+      return name;
+    }
+    const next = { ...spec, name };
+    if (next.unique) {
+      const seen = new Set<string>();
+      for (const doc of t.documents) {
+        const key = keyOf(next, doc);
+        const text = EJSON.stringify(key, { relaxed: false });
+        if (seen.has(text)) throw duplicateKeyError(fullName, key, name);
+        seen.add(text);
+      }
+    }
+    t.indexes.push(next);
+    scheduleFlush();
+    return name;
+  }
+
+  function ttlRules(t: Table): TtlRule[] {
+    return t.indexes.flatMap((spec) => {
+      const rule = ttlRuleOf(spec);
+      return rule === undefined ? [] : [rule];
+    });
+  }
+
+  const store: Store = {
+    kind: "memory",
+    connect,
+    collection<T extends Document = Document>(name: string): Collection<T> {
+      let collection = collections.get(name);
+      if (collection === undefined) {
+        collection = makeCollection(name) as unknown as Collection<Document>;
+        collections.set(name, collection);
+      }
+      return collection as unknown as Collection<T>;
+    },
+    async ping() {
+      if (closed) throw closedError();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (flushTimer !== undefined) clearTimeout(flushTimer);
+      flushTimer = undefined;
+      await flush();
+    },
+    raw: () => ({ tables, flush }),
+  };
+  return store;
+}
+
+function closedError() {
+  return new KamihiError(
+    "KAMIHI_DB_OPERATION_FAILED",
+    "The embedded store is closed; create a new one to use it again.",
+  );
+}
+
+function isOperatorObject(value: unknown): boolean {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    !(value instanceof Date) &&
+    Object.keys(value).some((key) => key.startsWith("$"))
+  );
+}
+
+function setDotted(target: Document, path: string, value: unknown) {
+  const parts = path.split(".");
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    if (node[part] === null || typeof node[part] !== "object") node[part] = {};
+    node = node[part] as Document;
+  }
+  node[parts.at(-1) as string] = value;
+}
+
+function getDotted(doc: Document, path: string): unknown {
+  let node: unknown = doc;
+  for (const part of path.split(".")) {
+    if (node === null || typeof node !== "object") return undefined;
+    node = (node as Document)[part];
+  }
+  return node;
+}
+
+/** The values a unique index compares; a missing field counts as null, as in MongoDB. */
+function keyOf(spec: IndexSpec, doc: Document): Document {
+  const key: Document = {};
+  for (const field of Object.keys(spec.keys)) key[field] = getDotted(doc, field) ?? null;
+  return key;
+}
+
+function sameKey(a: unknown, b: unknown): boolean {
+  return (
+    EJSON.stringify(a as Document, { relaxed: false }) ===
+    EJSON.stringify(b as Document, { relaxed: false })
+  );
+}

@@ -1,0 +1,13 @@
+import { runStoreConformance } from "../src/conformance.js";
+import { createMemoryStore, createMongoStore } from "../src/index.js";
+import { requiredMongoUrl, uniqueDbName } from "./helpers/mongodb.js";
+
+runStoreConformance({ name: "embedded (memory://)", createStore: () => createMemoryStore() });
+
+const mongo = requiredMongoUrl();
+runStoreConformance({
+  name: "MongoDB (KAMIHI_TEST_MONGODB_URL)",
+  createStore: () =>
+    createMongoStore({ url: mongo.url ?? "", dbName: uniqueDbName("kamihi_conformance") }),
+  ...(mongo.skip === undefined ? {} : { skip: mongo.skip }),
+});

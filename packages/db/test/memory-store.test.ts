@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { isKamihiError } from "@kamihi/core";
+import { createMemoryStore, createStore, parseMemoryUrl } from "../src/index.js";
+
+const writer = fileURLToPath(new URL("./fixtures/memory-writer.ts", import.meta.url));
+
+function runWriter(file: string, ...args: string[]) {
+  const result = spawnSync(process.execPath, ["--import", "tsx", writer, file, ...args], {
+    encoding: "utf8",
+    cwd: fileURLToPath(new URL("..", import.meta.url)),
+  });
+  assert.equal(result.status, 0, result.stderr);
+}
+
+describe("embedded store persistence", () => {
+  it("survives a process restart, with documents, dates and unique indexes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kamihi-memory-"));
+    const file = join(dir, "nested", "data.json");
+    runWriter(file);
+    runWriter(file, "--no-close");
+    assert.deepEqual(
+      readdirSync(join(dir, "nested")),
+      ["data.json"],
+      "no temporary file left behind",
+    );
+
+    const store = createMemoryStore({ file });
+    const users = store.collection<{ telegramId: number; name: string; seenAt: Date }>("users");
+    const all = await users.find({}, { sort: { telegramId: 1 } });
+    assert.deepEqual(
+      all.map((u) => [u.telegramId, u.name]),
+      [
+        [100, "user 0"],
+        [101, "user 1"],
+      ],
+    );
+    assert.ok(all[0]?.seenAt instanceof Date);
+    assert.ok(all[0]?.createdAt instanceof Date);
+    await assert.rejects(
+      users.insertOne({ telegramId: 100, name: "dup", seenAt: new Date() }),
+      (err: unknown) => isKamihiError(err, "KAMIHI_DB_DUPLICATE_KEY"),
+    );
+    await store.close();
+  });
+
+  it("reads a relative file against cwd, from a memory:// URL", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kamihi-memory-"));
+    const first = createStore({
+      url: "memory://?file=.kamihi/data.json",
+      name: "unused",
+      cwd: dir,
+    });
+    await first.collection("notes").insertOne({ text: "kept" });
+    await first.close();
+    assert.ok(existsSync(join(dir, ".kamihi", "data.json")));
+    const second = createStore({
+      url: "memory://?file=.kamihi/data.json",
+      name: "unused",
+      cwd: dir,
+    });
+    assert.equal((await second.collection<{ text: string }>("notes").findOne({}))?.text, "kept");
+    await second.close();
+  });
+
+  it("refuses a file that is not a Kamihi data file, saying what to do", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kamihi-memory-"));
+    const file = join(dir, "data.json");
+    writeFileSync(file, "{ not json");
+    const store = createMemoryStore({ file });
+    await assert.rejects(store.connect(), (err: unknown) => {
+      assert.ok(isKamihiError(err, "KAMIHI_DB_UNREACHABLE"));
+      assert.match(err.message, /is not a Kamihi data file .*Move it away/);
+      return true;
+    });
+  });
+
+  it("keeps nothing on disk without a file", async () => {
+    const store = createMemoryStore();
+    await store.collection("x").insertOne({ a: 1 });
+    assert.equal(store.kind, "memory");
+    await store.close();
+    await assert.rejects(store.collection("x").findOne({}), (err: unknown) =>
+      isKamihiError(err, "KAMIHI_DB_OPERATION_FAILED"),
+    );
+  });
+});
+
+describe("createStore", () => {
+  it("picks the store from db.url", () => {
+    assert.equal(createStore({ url: "memory://", name: "x" }).kind, "memory");
+    assert.equal(createStore({ url: "mongodb://localhost:1", name: "x" }).kind, "mongodb");
+    assert.equal(createStore({ url: "mongodb+srv://cluster.example", name: "x" }).kind, "mongodb");
+    assert.throws(
+      () => createStore({ url: "postgres://x", name: "x" }),
+      (err: unknown) => isKamihiError(err, "KAMIHI_CONFIG_INVALID"),
+    );
+  });
+
+  it("parses the embedded store's file from the URL", () => {
+    assert.equal(parseMemoryUrl("memory://"), undefined);
+    assert.equal(parseMemoryUrl("memory://?file=data.json"), "data.json");
+    assert.equal(parseMemoryUrl("memory://?file=.kamihi%2Fdata.json"), ".kamihi/data.json");
+    assert.equal(parseMemoryUrl("memory://?file="), undefined);
+  });
+
+  it("expires documents on the embedded store's clock", async () => {
+    let now = new Date("2026-01-01T00:00:00Z");
+    const store = createMemoryStore({ now: () => now });
+    const codes = store.collection<{ code: string; at: Date }>("codes");
+    await codes.createIndex({ keys: { at: 1 }, expireAfterSeconds: 60 });
+    await codes.insertOne({ code: "a", at: now });
+    assert.equal(await codes.countDocuments(), 1);
+    now = new Date("2026-01-01T00:00:59Z");
+    assert.equal(await codes.countDocuments(), 1);
+    now = new Date("2026-01-01T00:01:01Z");
+    assert.equal(await codes.countDocuments(), 0);
+  });
+});

@@ -83,8 +83,9 @@ export function readEnvLayer(input: EnvInput): { layer: Layer; warnings: string[
   for (const [name, value] of Object.entries(input.dotenv?.values ?? {})) {
     merged.set(name, { value, dotenvFile: input.dotenv?.file });
   }
+  // An empty variable counts as unset, so it does not hide a value from .env.
   for (const [name, value] of Object.entries(input.env)) {
-    if (value !== undefined) merged.set(name, { value });
+    if (value !== undefined && value.trim() !== "") merged.set(name, { value });
   }
   const names = [...merged.keys()].filter((n) => n.startsWith(PREFIX) && !isReserved(n)).sort();
   for (const name of names) {

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { ValidationIssue } from "@kamihi/core";
+import { redactTokens, type ValidationIssue } from "@kamihi/core";
 import { cosmiconfig, type Loader } from "cosmiconfig";
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import type { Layer } from "./sources.js";
@@ -22,17 +22,47 @@ export const configSearchPlaces = [
   "kamihi.config.ts",
 ] as const;
 
-/** A YAML syntax error, with the position the parser reported. */
+/**
+ * Loads JSON, reporting a syntax error by line and column only: the parser's own message can
+ * quote the file's content, which may hold the token.
+ */
+const jsonLoader: Loader = (filepath, content) => {
+  try {
+    return JSON.parse(content) as unknown;
+  } catch (error) {
+    const position = Number(
+      /at position (\d+)/.exec((error as Error).message)?.[1] ?? content.length,
+    );
+    const before = content.slice(0, position).split("\n");
+    throw new YamlSyntaxError(
+      "invalid JSON (check commas, quotes and brackets)",
+      filepath,
+      before.length,
+      (before.at(-1)?.length ?? 0) + 1,
+      "JSON syntax error",
+    );
+  }
+};
+
+/** A YAML or JSON syntax error, with the position the parser reported. */
 class YamlSyntaxError extends Error {
   readonly filepath: string;
   readonly line: number;
   readonly column: number;
+  readonly kind: string;
 
-  constructor(message: string, filepath: string, line: number, column: number) {
+  constructor(
+    message: string,
+    filepath: string,
+    line: number,
+    column: number,
+    kind = "YAML syntax error",
+  ) {
     super(message);
     this.filepath = filepath;
     this.line = line;
     this.column = column;
+    this.kind = kind;
   }
 }
 
@@ -125,6 +155,7 @@ export async function readFileLayer(
       ".yaml": yaml,
       ".yml": yaml,
       noExt: yaml,
+      ".json": jsonLoader,
       ".ts": loadTypeScript,
     },
   });
@@ -177,6 +208,10 @@ export async function readFileLayer(
   }
   const keyLines = lines.get(found.filepath);
   layer.values = found.config;
+  layer.locate = (path) => {
+    const line = keyLines?.get(path);
+    return line === undefined ? { kind: "file", file: label } : { kind: "file", file: label, line };
+  };
   forEachLeaf(found.config, (path) => {
     const key = path.join(".");
     const line = keyLines?.get(key);
@@ -198,7 +233,7 @@ function loadIssue(cwd: string, error: unknown, filepath?: string): ValidationIs
     return {
       path: "",
       source: `${display(cwd, error.filepath)}:${error.line}:${error.column}`,
-      message: `YAML syntax error: ${error.message}`,
+      message: `${error.kind}: ${error.message}`,
     };
   }
   const err = error as Error & { filepath?: string };
@@ -206,7 +241,7 @@ function loadIssue(cwd: string, error: unknown, filepath?: string): ValidationIs
   return {
     path: "",
     source: where === undefined ? "config file" : display(cwd, where),
-    message: `could not be loaded: ${firstLine(err.message ?? String(error))}`,
+    message: `could not be loaded: ${redactTokens(firstLine(err.message ?? String(error)))}`,
   };
 }
 
@@ -214,7 +249,9 @@ function firstLine(text: string): string {
   return text.split("\n")[0] ?? text;
 }
 
+/** What the file held instead of settings; never the content, which may hold the token. */
 function describe(value: unknown): string {
   if (Array.isArray(value)) return "a list";
-  return `${typeof value} ${JSON.stringify(value)}`;
+  if (typeof value === "string") return `a text of ${value.length} characters`;
+  return `a ${typeof value}`;
 }

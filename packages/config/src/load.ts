@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import {
   KamihiValidationError,
+  redactTokens,
   redactUrlCredentials,
   type Settings,
   type ValidationIssue,
@@ -129,6 +130,11 @@ export async function loadSettings(options: LoadSettingsOptions = {}): Promise<L
   issues.push(...crossChecks(merged, sourceOf));
 
   if (issues.length > 0) {
+    // Last line of defence: nothing shaped like a bot token leaves in an error.
+    for (const issue of issues) {
+      issue.message = redactTokens(issue.message);
+      if (issue.received !== undefined) issue.received = redactTokens(issue.received);
+    }
     const count = issues.length === 1 ? "1 problem" : `${issues.length} problems`;
     throw new KamihiValidationError(
       "KAMIHI_CONFIG_INVALID",
@@ -233,6 +239,7 @@ function unknownKeys(layer: Layer): ValidationIssue[] {
 }
 
 function firstSourceUnder(layer: Layer, path: string): SettingSource {
+  if (layer.locate !== undefined) return layer.locate(path);
   for (const [key, source] of layer.sources) {
     if (key === path || key.startsWith(`${path}.`)) return source;
   }

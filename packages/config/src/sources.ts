@@ -25,6 +25,8 @@ export function formatSource(source: SettingSource): string {
 export interface Layer {
   values: Record<string, unknown>;
   sources: Map<string, SettingSource>;
+  /** Where any key of this layer (a group too) was written, for unknown-key reports. */
+  locate?: (path: string) => SettingSource;
 }
 
 /** Whether a value is a plain object (a group of settings), not a leaf. */
@@ -46,12 +48,13 @@ export function setPath(target: Record<string, unknown>, path: readonly string[]
   if (last !== undefined) node[last] = value;
 }
 
-/** Reads a nested value by path. */
+/** Reads a nested value by path; numeric keys index into lists. */
 export function getPath(target: unknown, path: readonly string[]): unknown {
   let node = target;
   for (const key of path) {
-    if (!isPlainObject(node)) return undefined;
-    node = node[key];
+    if (Array.isArray(node) && /^\d+$/.test(key)) node = node[Number(key)];
+    else if (isPlainObject(node)) node = node[key];
+    else return undefined;
   }
   return node;
 }

@@ -104,12 +104,40 @@ describe("file problems", () => {
     );
   });
 
-  it("reports JSON syntax errors with the file", async () => {
+  it("reports JSON syntax errors with file:line:column, never quoting the file", async () => {
     const err = await loadError({
-      cwd: project({ "kamihi.json": '{ "web": { "port": 1, } }' }),
+      cwd: project({ "kamihi.json": `{\n  "token": "${TOKEN}",\n  "web": { "port": 1, }\n}` }),
       env: {},
     });
-    assert.match(err.message, /\n {2}- kamihi\.json: could not be loaded: /);
+    assert.match(err.message, /\n {2}- kamihi\.json:3:\d+: JSON syntax error: invalid JSON/);
+    assert.ok(!err.message.includes(TOKEN));
+  });
+
+  it("never quotes a file that holds something other than settings", async () => {
+    const err = await loadError({
+      cwd: project({ ".kamihirc": `KAMIHI_TOKEN=${TOKEN}\n` }),
+      env: {},
+    });
+    assert.match(
+      err.message,
+      /- \.kamihirc: expected the settings as an object \(key: value pairs\), got a text of 58 characters/,
+    );
+    assert.ok(!err.message.includes(TOKEN));
+  });
+
+  it("names the line of an unknown empty group, and reports bad list items", async () => {
+    const err = await loadError({
+      cwd: project({ "kamihi.yaml": "db:\n  name: x\nwebb: {}\n" }),
+      env: { KAMIHI_USERS__DEFAULT_ROLES: '["", "ok"]' },
+    });
+    assert.match(
+      err.message,
+      /- webb: is not a Kamihi setting \(from kamihi\.yaml:3\); did you mean "web"\?/,
+    );
+    assert.match(
+      err.message,
+      /- users\.defaultRoles\.0: expected a role name, got "" \(from KAMIHI_USERS__DEFAULT_ROLES\)/,
+    );
   });
 
   it("reports a missing KAMIHI_CONFIG_FILE clearly", async () => {

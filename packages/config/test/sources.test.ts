@@ -141,6 +141,12 @@ describe(".env", () => {
     });
   });
 
+  it("is not hidden by an empty real variable", async () => {
+    const cwd = project({ ".env": "KAMIHI_WEB__PORT=5000\n" });
+    const { settings } = await loadSettings({ cwd, env: { KAMIHI_WEB__PORT: "" } });
+    assert.equal(settings.web.port, 5000);
+  });
+
   it("can be turned off", async () => {
     const cwd = project({ ".env": "KAMIHI_WEB__PORT=5000\n" });
     const { settings } = await loadSettings({ cwd, env: {}, dotenv: false });

@@ -94,4 +94,4 @@ export { checkCommandName, COMMAND_PATTERN } from "./commands.js";
 
 // Helpers
 export { assertNoOperators, literal } from "./literal.js";
-export { redactUrlCredentials } from "./redact.js";
+export { redactTokens, redactUrlCredentials } from "./redact.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { redactUrlCredentials } from "../src/index.js";
+import { redactTokens, redactUrlCredentials } from "../src/index.js";
 
 describe("redactUrlCredentials", () => {
   it("hides the password but keeps the user, host and options", () => {
@@ -15,13 +15,24 @@ describe("redactUrlCredentials", () => {
   });
 
   it("hides a user-only credential and secret query parameters", () => {
-    assert.equal(
-      redactUrlCredentials("https://tok3n@api.example/x"),
-      "https://tok3n:***@api.example/x",
-    );
+    assert.equal(redactUrlCredentials("https://tok3n@api.example/x"), "https://***@api.example/x");
     assert.equal(
       redactUrlCredentials("memory://?file=data.json&password=hunter2&x=1"),
       "memory://?file=data.json&password=***&x=1",
+    );
+  });
+
+  it("hides passwords holding unencoded /, ? or @, and secret-sounding parameters", () => {
+    assert.equal(
+      redactUrlCredentials("mongodb://ada:pa/ss@db:27017"),
+      "mongodb://ada:***@db:27017",
+    );
+    assert.equal(redactUrlCredentials("mongodb://ada:p?a@ss@db/x"), "mongodb://ada:***@db/x");
+    assert.equal(
+      redactUrlCredentials(
+        "mongodb://db/?tlsCertificateKeyFilePassword=x&authMechanismProperties=AWS_SESSION_TOKEN:y&w=1",
+      ),
+      "mongodb://db/?tlsCertificateKeyFilePassword=***&authMechanismProperties=***&w=1",
     );
   });
 
@@ -33,5 +44,15 @@ describe("redactUrlCredentials", () => {
   it("hides anything unparseable that could hold credentials", () => {
     assert.equal(redactUrlCredentials("ada:secret@host"), "***");
     assert.equal(redactUrlCredentials("plain text"), "plain text");
+  });
+});
+
+describe("redactTokens", () => {
+  it("hides anything shaped like a bot token", () => {
+    assert.equal(
+      redactTokens("got KAMIHI_TOKEN=123456789:AAHfakeTokenForTestsOnly_0123456789 here"),
+      "got KAMIHI_TOKEN=[redacted token] here",
+    );
+    assert.equal(redactTokens("port 4242: fine"), "port 4242: fine");
   });
 });

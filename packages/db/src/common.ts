@@ -1,4 +1,5 @@
 import {
+  type Collection,
   type Document,
   type Filter,
   type IndexSpec,
@@ -91,6 +92,29 @@ export function checkFilter(collection: string, filter: unknown): Document {
   return filter as Document;
 }
 
+/**
+ * Refuses values a store cannot keep faithfully: invalid dates (they would poison the
+ * embedded store's file and mean nothing to MongoDB), functions and symbols.
+ */
+export function assertStorable(collection: string, value: unknown, path = ""): void {
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) {
+      throw invalid(collection, `The value at ${path || "the top"} is an invalid Date`);
+    }
+    return;
+  }
+  if (typeof value === "function" || typeof value === "symbol") {
+    throw invalid(
+      collection,
+      `The value at ${path || "the top"} is a ${typeof value}, which cannot be stored`,
+    );
+  }
+  if (value === null || typeof value !== "object") return;
+  for (const [key, child] of Object.entries(value)) {
+    assertStorable(collection, child, path === "" ? key : `${path}.${key}`);
+  }
+}
+
 /** Checks an update uses only the supported operators, and nothing else. */
 export function checkUpdate(collection: string, update: unknown): Document {
   if (update === null || typeof update !== "object" || Array.isArray(update)) {
@@ -111,6 +135,7 @@ export function checkUpdate(collection: string, update: unknown): Document {
     if (operand === null || typeof operand !== "object" || Array.isArray(operand)) {
       throw invalid(collection, `The operand of ${key} must be an object of fields`);
     }
+    assertStorable(collection, operand, key);
   }
   return update as Document;
 }
@@ -148,10 +173,18 @@ export function withUpdateFields(
   if (upsert) {
     const onInsert: Document = { ...((update.$setOnInsert as Document | undefined) ?? {}) };
     if (!fields.has("createdAt") && !("createdAt" in onInsert)) onInsert.createdAt = now;
-    if (!("_id" in filter) && !("_id" in onInsert) && !fields.has("_id")) onInsert._id = newId();
+    if (!fixesId(filter) && !("_id" in onInsert) && !fields.has("_id")) onInsert._id = newId();
     result.$setOnInsert = onInsert;
   }
   return result;
+}
+
+/** Whether an upsert's filter gives the new document its `_id` (by equality). */
+function fixesId(filter: Document): boolean {
+  if (!("_id" in filter)) return false;
+  const id = filter._id;
+  if (id === null || typeof id !== "object" || id instanceof Date) return true;
+  return Object.keys(id).length === 1 && "$eq" in id;
 }
 
 /** A unique index said no: the error every store raises. */
@@ -181,4 +214,34 @@ export function asDocument<T>(
   filter: Filter<T> | UpdateFilter<T> | undefined,
 ): Document | undefined {
   return filter as Document | undefined;
+}
+
+/** One collection object per name, made on first use. */
+export function collectionCache(
+  make: (name: string) => Collection<Document>,
+): <T extends Document = Document>(name: string) => Collection<T> {
+  const cache = new Map<string, Collection<Document>>();
+  return <T extends Document = Document>(name: string) => {
+    let collection = cache.get(name);
+    if (collection === undefined) {
+      collection = make(name);
+      cache.set(name, collection);
+    }
+    return collection as unknown as Collection<T>;
+  };
+}
+
+/**
+ * Runs `start` once, however many callers wait for it; after a failure the next call tries
+ * again (a database that was down at start-up may be up a moment later).
+ */
+export function startOnce(start: () => Promise<void>): () => Promise<void> {
+  let started: Promise<void> | undefined;
+  return () => {
+    started ??= start().catch((error: unknown) => {
+      started = undefined;
+      throw error;
+    });
+    return started;
+  };
 }

@@ -91,6 +91,32 @@ export function runStoreConformance(options: ConformanceOptions): void {
         assert.equal(second?.address?.city, "London");
       });
 
+      it("never shares nested objects with the caller, on insert or read", async () => {
+        const people = fresh();
+        const input: Person = { name: "Ada", tags: ["math"], address: { city: "London" } };
+        const [many] = await people.insertMany([{ name: "Grace", tags: ["navy"] }]);
+        const stored = await people.insertOne(input);
+        assert.notEqual(stored.tags, input.tags);
+        stored.tags?.push("changed");
+        assert.deepEqual(input.tags, ["math"]);
+        many?.tags?.push("changed");
+        assert.deepEqual((await people.findOne({ name: "Grace" }))?.tags, ["navy"]);
+        assert.deepEqual((await people.findOne({ _id: stored._id }))?.tags, ["math"]);
+      });
+
+      it("rejects values it cannot store faithfully", async () => {
+        const events = fresh<{ at: Date }>();
+        await assert.rejects(events.insertOne({ at: new Date("garbage") }), (err: unknown) =>
+          isKamihiError(err, "KAMIHI_DB_INVALID_QUERY"),
+        );
+        const ok = await events.insertOne({ at: new Date() });
+        await assert.rejects(
+          events.updateOne({ _id: ok._id }, { $set: { at: new Date(Number.NaN) } }),
+          (err: unknown) => isKamihiError(err, "KAMIHI_DB_INVALID_QUERY"),
+        );
+        assert.equal(await events.countDocuments(), 1);
+      });
+
       it("round-trips dates, nested objects and arrays", async () => {
         const events = fresh<{ at: Date; nested: { list: number[] } }>();
         const at = new Date("2026-01-02T03:04:05.678Z");
@@ -317,6 +343,15 @@ export function runStoreConformance(options: ConformanceOptions): void {
         assert.equal(second, first);
       });
 
+      it("treats an index declared again with options in another order as the same", async () => {
+        const people = fresh();
+        await people.createIndex({ keys: { telegramId: 1 }, unique: true });
+        assert.equal(
+          await people.createIndex({ unique: true, keys: { telegramId: 1 } }),
+          "telegramId_1",
+        );
+      });
+
       it("rejects a duplicate of a unique key with KAMIHI_DB_DUPLICATE_KEY naming the key", async () => {
         const people = fresh();
         await people.createIndex({ keys: { telegramId: 1 }, unique: true });
@@ -364,6 +399,20 @@ export function runStoreConformance(options: ConformanceOptions): void {
         // The expired holder of chatId 1 does not block a new one.
         const fresh1 = await sessions.insertOne({ chatId: 1, expiresAt: future });
         assert.equal((await sessions.findOne({ chatId: 1 }))?._id, fresh1._id);
+        // Nor a batch insert, which keeps the documents before the clash exactly once.
+        await sessions.insertOne({ chatId: 5, expiresAt: past });
+        await sessions.insertMany([
+          { chatId: 4, expiresAt: future },
+          { chatId: 5, expiresAt: future },
+          { chatId: 6, expiresAt: future },
+        ]);
+        assert.deepEqual(
+          (await sessions.find({ chatId: { $gte: 4 } }, { sort: { chatId: 1 } })).map(
+            (s) => s.chatId,
+          ),
+          [4, 5, 6],
+        );
+        await sessions.deleteMany({ chatId: { $gte: 4 } });
         // Nor an upsert.
         await sessions.insertOne({ chatId: 3, expiresAt: past });
         await sessions.updateOne({ chatId: 3 }, { $set: { expiresAt: future } }, { upsert: true });

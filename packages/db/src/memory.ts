@@ -10,8 +10,10 @@ import {
   type Insertable,
   isKamihiError,
   KamihiError,
+  type Logger,
   type Store,
   type Stored,
+  silentLogger,
   type UpdateOptions,
   type UpdateResult,
 } from "@kamihi/core";
@@ -19,11 +21,14 @@ import { EJSON } from "bson";
 import { find as mingoFind, update as mingoUpdate, Query } from "mingo";
 import {
   andFilter,
+  assertStorable,
   checkFilter,
   checkUpdate,
+  collectionCache,
   duplicateKeyError,
   indexName,
   notExpired,
+  startOnce,
   type TtlRule,
   ttlRuleOf,
   withInsertFields,
@@ -47,6 +52,7 @@ export interface MemoryStoreOptions {
   indexes?: Readonly<Record<string, readonly IndexSpec[]>>;
   /** The clock, for tests of expiry. Default: `() => new Date()`. */
   now?: () => Date;
+  logger?: Logger;
 }
 
 interface Table {
@@ -72,9 +78,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const file =
     options.file === undefined ? undefined : resolve(options.cwd ?? process.cwd(), options.file);
   const flushDelayMs = options.flushDelayMs ?? 20;
+  const log = (options.logger ?? silentLogger).child({ component: "db" });
   const tables = new Map<string, Table>();
-  const collections = new Map<string, Collection<Document>>();
-  let connecting: Promise<void> | undefined;
   let closed = false;
   let flushTimer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
@@ -86,7 +91,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     try {
       text = await readFile(file, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return;
       throw new KamihiError(
         "KAMIHI_DB_UNREACHABLE",
         `Could not read the embedded store's file ${file}: ${(error as Error).message}. Check its permissions, or remove ?file= from db.url to keep data in memory only.`,
@@ -119,37 +125,60 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     }
   }
 
+  const start = startOnce(doConnect);
   function connect(): Promise<void> {
-    if (closed) return Promise.reject(closedError());
-    connecting ??= doConnect().catch((error: unknown) => {
-      connecting = undefined;
-      throw error;
-    });
-    return connecting;
+    return closed ? Promise.reject(closedError()) : start();
   }
 
   function scheduleFlush() {
-    if (file === undefined) return;
+    if (file === undefined || closed) return;
     dirty = true;
     flushTimer ??= setTimeout(() => {
       flushTimer = undefined;
-      void flush();
+      flush().catch(() => {
+        // Logged and retried by flush itself; a timer must never throw.
+      });
     }, flushDelayMs);
   }
 
-  /** Writes the whole store atomically; writes never overlap. */
+  /**
+   * Writes the whole store atomically (temp file + rename); writes never overlap. A failed
+   * write is logged, the data stays dirty and the next write (or close) tries again.
+   */
   function flush(): Promise<void> {
     if (file === undefined || !dirty) return writing;
     dirty = false;
-    const snapshot: Snapshot = { version: FORMAT_VERSION, collections: Object.fromEntries(tables) };
-    const text = EJSON.stringify(snapshot, { relaxed: false });
+    const path = file;
     writing = writing.then(async () => {
-      mkdirSync(dirname(file), { recursive: true });
-      const temporary = `${file}.${process.pid}.tmp`;
-      await writeFile(temporary, text);
-      await rename(temporary, file);
+      try {
+        const text = EJSON.stringify(
+          { version: FORMAT_VERSION, collections: Object.fromEntries(tables) },
+          {
+            relaxed: false,
+          },
+        );
+        mkdirSync(dirname(path), { recursive: true });
+        const temporary = `${path}.${process.pid}.tmp`;
+        await writeFile(temporary, text);
+        await rename(temporary, path);
+      } catch (error) {
+        dirty = true;
+        log.error(
+          { err: error, file: path },
+          "the embedded store could not write its file; will retry",
+        );
+        if (!closed) scheduleFlush();
+        throw new KamihiError(
+          "KAMIHI_DB_OPERATION_FAILED",
+          `The embedded store could not write ${path}: ${(error as Error).message}. Check the disk and the folder's permissions.`,
+          { cause: error, details: { file: path } },
+        );
+      }
     });
-    return writing;
+    // Keep the chain usable after a failure; callers of this flush still see its error.
+    const current = writing;
+    writing = current.catch(() => {});
+    return current;
   }
 
   function table(name: string): Table {
@@ -167,6 +196,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     /** Runs one operation after start-up, translating engine errors. */
     async function run<R>(what: string, fn: (t: Table) => R): Promise<R> {
       await connect();
+      // close() may have run while this operation waited: it must not write after it.
+      if (closed) throw closedError();
       try {
         const t = table(fullName);
         purgeExpired(t);
@@ -197,14 +228,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       return cursor.all() as Document[];
     }
 
-    /** Rejects `candidate` when a unique index already holds its key in another document. */
+    /** Rejects `candidate` when a unique index already holds one of its keys elsewhere. */
     function checkUnique(t: Table, candidate: Document, ignore?: Document) {
       for (const spec of t.indexes) {
         if (!spec.unique) continue;
-        const key = keyOf(spec, candidate);
-        const clash = t.documents.find((doc) => doc !== ignore && sameKey(keyOf(spec, doc), key));
-        if (clash !== undefined) {
-          throw duplicateKeyError(fullName, key, indexName(spec));
+        const keys = keysOf(spec, candidate);
+        for (const doc of t.documents) {
+          if (doc === ignore) continue;
+          const clash = keysOf(spec, doc).find((key) => keys.some((mine) => sameKey(mine, key)));
+          if (clash !== undefined) throw duplicateKeyError(fullName, clash, indexName(spec));
         }
       }
       const clash = t.documents.find((doc) => doc !== ignore && doc._id === candidate._id);
@@ -212,6 +244,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     }
 
     function insert(t: Table, doc: Document): Document {
+      assertStorable(fullName, doc);
       const stored = structuredClone(withInsertFields(doc, now()));
       checkUnique(t, stored);
       t.documents.push(stored);
@@ -237,14 +270,21 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     /** The document an upsert inserts: the filter's equalities, then the update. */
     function upsertDocument(filter: Document, change: Document): Document {
       const doc: Document = {};
-      for (const [key, value] of Object.entries(filter)) {
-        if (key.startsWith("$")) continue;
-        if (isOperatorObject(value)) {
-          if ("$eq" in (value as Document)) setDotted(doc, key, (value as Document).$eq);
-          continue;
+      const equalities = (clauses: Document) => {
+        for (const [key, value] of Object.entries(clauses)) {
+          if (key === "$and" && Array.isArray(value)) {
+            for (const clause of value) equalities(clause as Document);
+            continue;
+          }
+          if (key.startsWith("$")) continue;
+          if (isOperatorObject(value)) {
+            if ("$eq" in (value as Document)) setDotted(doc, key, (value as Document).$eq);
+            continue;
+          }
+          setDotted(doc, key, value);
         }
-        setDotted(doc, key, value);
-      }
+      };
+      equalities(filter);
       const { $setOnInsert, ...operators } = change;
       for (const [key, value] of Object.entries(($setOnInsert as Document | undefined) ?? {})) {
         setDotted(doc, key, structuredClone(value));
@@ -362,7 +402,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     const name = indexName(spec);
     const existing = t.indexes.find((index) => indexName(index) === name);
     if (existing !== undefined) {
-      if (JSON.stringify(existing) !== JSON.stringify({ ...spec, name })) {
+      if (canonicalIndex(existing) !== canonicalIndex({ ...spec, name })) {
         throw new KamihiError(
           "KAMIHI_DB_INVALID_QUERY",
           `An index named ${name} with other options already exists on ${fullName}; give the new index another name.`,
@@ -374,10 +414,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     if (next.unique) {
       const seen = new Set<string>();
       for (const doc of t.documents) {
-        const key = keyOf(next, doc);
-        const text = EJSON.stringify(key, { relaxed: false });
-        if (seen.has(text)) throw duplicateKeyError(fullName, key, name);
-        seen.add(text);
+        for (const key of keysOf(next, doc)) {
+          const text = EJSON.stringify(key, { relaxed: false });
+          if (seen.has(text)) throw duplicateKeyError(fullName, key, name);
+          seen.add(text);
+        }
       }
     }
     t.indexes.push(next);
@@ -395,14 +436,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const store: Store = {
     kind: "memory",
     connect,
-    collection<T extends Document = Document>(name: string): Collection<T> {
-      let collection = collections.get(name);
-      if (collection === undefined) {
-        collection = makeCollection(name) as unknown as Collection<Document>;
-        collections.set(name, collection);
-      }
-      return collection as unknown as Collection<T>;
-    },
+    collection: collectionCache((name) => makeCollection(name)),
     async ping() {
       if (closed) throw closedError();
     },
@@ -454,11 +488,32 @@ function getDotted(doc: Document, path: string): unknown {
   return node;
 }
 
-/** The values a unique index compares; a missing field counts as null, as in MongoDB. */
-function keyOf(spec: IndexSpec, doc: Document): Document {
-  const key: Document = {};
-  for (const field of Object.keys(spec.keys)) key[field] = getDotted(doc, field) ?? null;
-  return key;
+/**
+ * The keys a unique index holds for a document: a missing field counts as null, and an array
+ * field contributes one key per element (a multikey index), as in MongoDB.
+ */
+function keysOf(spec: IndexSpec, doc: Document): Document[] {
+  let keys: Document[] = [{}];
+  for (const field of Object.keys(spec.keys)) {
+    const value = getDotted(doc, field) ?? null;
+    const values: unknown[] = Array.isArray(value)
+      ? value.length === 0
+        ? [null]
+        : value
+      : [value];
+    keys = keys.flatMap((key) => values.map((v) => ({ ...key, [field]: v ?? null })));
+  }
+  return keys;
+}
+
+/** An index spec in a form that ignores property order. */
+function canonicalIndex(spec: IndexSpec): string {
+  return JSON.stringify([
+    Object.entries(spec.keys),
+    spec.unique === true,
+    spec.expireAfterSeconds ?? null,
+    spec.name ?? null,
+  ]);
 }
 
 function sameKey(a: unknown, b: unknown): boolean {

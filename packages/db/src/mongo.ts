@@ -27,12 +27,15 @@ import {
 } from "mongodb";
 import {
   andFilter,
+  assertStorable,
   checkFilter,
   checkUpdate,
+  collectionCache,
   duplicateKeyError,
   expired,
   indexName,
   notExpired,
+  startOnce,
   type TtlRule,
   ttlRuleOf,
   withInsertFields,
@@ -72,23 +75,27 @@ export function createMongoStore(options: MongoStoreOptions): Store {
   const operationTimeoutMs = options.operationTimeoutMs ?? 10_000;
   const log = (options.logger ?? silentLogger).child({ component: "db" });
   const shownUrl = redactUrlCredentials(options.url);
-  const client = new MongoClient(options.url, {
-    appName: "kamihi",
-    serverSelectionTimeoutMS: connectTimeoutMs,
-    connectTimeoutMS: connectTimeoutMs,
-    ...options.clientOptions,
-  });
+  let client: MongoClient;
+  try {
+    client = new MongoClient(options.url, {
+      appName: "kamihi",
+      serverSelectionTimeoutMS: connectTimeoutMs,
+      connectTimeoutMS: connectTimeoutMs,
+      ...options.clientOptions,
+    });
+  } catch (error) {
+    throw new KamihiError(
+      "KAMIHI_CONFIG_INVALID",
+      `db.url ${shownUrl} is not a valid MongoDB connection string (${scrubPassword(options.url, (error as Error).message)}). Percent-encode special characters in the user name and password, e.g. @ as %40.`,
+      { cause: error, details: { url: shownUrl } },
+    );
+  }
   const db: Db = client.db(options.dbName);
-  let connecting: Promise<void> | undefined;
   let closed = false;
   const ttl = new Map<string, Promise<TtlRule[]>>();
-  const collections = new Map<string, Collection<Document>>();
 
   /** Never let a driver message carry the password into a log or an error. */
-  const scrub = (text: string) => {
-    const password = /^[a-z+]+:\/\/[^:/@]*:([^@/]*)@/i.exec(options.url)?.[1];
-    return password ? text.split(password).join("***") : text;
-  };
+  const scrub = (text: string) => scrubPassword(options.url, text);
 
   async function doConnect() {
     const started = Date.now();
@@ -117,6 +124,7 @@ export function createMongoStore(options: MongoStoreOptions): Store {
     log.debug({ url: shownUrl, db: options.dbName }, "connected to MongoDB");
   }
 
+  const start = startOnce(doConnect);
   function connect(): Promise<void> {
     if (closed) {
       return Promise.reject(
@@ -126,11 +134,7 @@ export function createMongoStore(options: MongoStoreOptions): Store {
         ),
       );
     }
-    connecting ??= doConnect().catch((error: unknown) => {
-      connecting = undefined;
-      throw error;
-    });
-    return connecting;
+    return start();
   }
 
   function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -313,7 +317,10 @@ export function createMongoStore(options: MongoStoreOptions): Store {
       );
 
     /** An insert that meets an expired duplicate purges expired documents and tries once more. */
-    async function retryAfterPurge<R>(fn: () => Promise<R>): Promise<R> {
+    async function retryAfterPurge<R>(
+      fn: () => Promise<R>,
+      beforeRetry?: (error: unknown) => void,
+    ): Promise<R> {
       try {
         return await fn();
       } catch (error) {
@@ -322,6 +329,7 @@ export function createMongoStore(options: MongoStoreOptions): Store {
         if (!isDuplicateError(error) || stale === undefined) throw error;
         const purged = await raw.deleteMany(stale);
         if (purged.deletedCount === 0) throw error;
+        beforeRetry?.(error);
         return fn();
       }
     }
@@ -350,9 +358,10 @@ export function createMongoStore(options: MongoStoreOptions): Store {
           fullName,
           "insertOne",
           async () => {
-            const stored = withInsertFields(doc, new Date());
+            assertStorable(fullName, doc);
+            const stored = withInsertFields(structuredClone(doc), new Date());
             await retryAfterPurge(() => raw.insertOne({ ...stored }));
-            return stored as Stored<T>;
+            return structuredClone(stored) as Stored<T>;
           },
           () => [doc],
         ),
@@ -362,15 +371,25 @@ export function createMongoStore(options: MongoStoreOptions): Store {
           "insertMany",
           async () => {
             if (docs.length === 0) return [];
+            for (const doc of docs) assertStorable(fullName, doc);
             const now = new Date();
-            const stored = docs.map((doc) => withInsertFields(doc, now));
-            await retryAfterPurge(() =>
-              raw.insertMany(
-                stored.map((doc) => ({ ...doc })),
-                { ordered: true },
-              ),
+            const stored = docs.map((doc) => withInsertFields(structuredClone(doc), now));
+            // An ordered insert stops at the first clash; after purging expired documents,
+            // only the rest is sent again.
+            let from = 0;
+            await retryAfterPurge(
+              () =>
+                raw.insertMany(
+                  stored.slice(from).map((doc) => ({ ...doc })),
+                  { ordered: true },
+                ),
+              (error) => {
+                const index = (error as { writeErrors?: Array<{ index?: number }> })
+                  .writeErrors?.[0]?.index;
+                from += index ?? 0;
+              },
             );
-            return stored as Stored<T>[];
+            return structuredClone(stored) as Stored<T>[];
           },
           () => docs,
         ),
@@ -458,14 +477,7 @@ export function createMongoStore(options: MongoStoreOptions): Store {
   const store: Store = {
     kind: "mongodb",
     connect,
-    collection<T extends Document = Document>(name: string): Collection<T> {
-      let collection = collections.get(name);
-      if (collection === undefined) {
-        collection = makeCollection(name) as unknown as Collection<Document>;
-        collections.set(name, collection);
-      }
-      return collection as unknown as Collection<T>;
-    },
+    collection: collectionCache((name) => makeCollection(name)),
     async ping() {
       await run("admin", "ping", async () => {
         await db.command({ ping: 1 });
@@ -479,6 +491,22 @@ export function createMongoStore(options: MongoStoreOptions): Store {
     raw: () => db,
   };
   return store;
+}
+
+/** Removes the password of `url` (and the whole URL's credentials) from a driver message. */
+function scrubPassword(url: string, text: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? "";
+  const rest = url.slice(scheme.length);
+  const at = rest.lastIndexOf("@");
+  let out = text.split(url).join(redactUrlCredentials(url));
+  if (at !== -1) {
+    const credentials = rest.slice(0, at);
+    const password = credentials.includes(":")
+      ? credentials.slice(credentials.indexOf(":") + 1)
+      : credentials;
+    if (password !== "") out = out.split(password).join("***");
+  }
+  return out;
 }
 
 /** What an update tries to store, as far as a unique key can tell: filter and `$set` values. */

@@ -80,6 +80,37 @@ describe("embedded store persistence", () => {
     });
   });
 
+  it("refuses writes that race close(), so nothing is written after it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kamihi-memory-"));
+    const file = join(dir, "data.json");
+    const store = createMemoryStore({ file });
+    await store.collection("notes").insertOne({ n: 1 });
+    const racing = assert.rejects(store.collection("notes").insertOne({ n: 2 }), (err: unknown) =>
+      isKamihiError(err, "KAMIHI_DB_OPERATION_FAILED"),
+    );
+    await store.close();
+    await racing;
+    const reopened = createMemoryStore({ file });
+    assert.equal(await reopened.collection("notes").countDocuments(), 1);
+    await reopened.close();
+  });
+
+  it("survives a failing disk without crashing, and says so on close", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kamihi-memory-"));
+    // The folder the file should live in is a plain file: every write fails.
+    writeFileSync(join(dir, "blocker"), "");
+    const file = join(dir, "blocker", "data.json");
+    const store = createMemoryStore({ file, flushDelayMs: 1 });
+    await store.collection("notes").insertOne({ n: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    assert.equal(await store.collection("notes").countDocuments(), 1);
+    await assert.rejects(store.close(), (err: unknown) => {
+      assert.ok(isKamihiError(err, "KAMIHI_DB_OPERATION_FAILED"));
+      assert.match(err.message, /could not write .*data\.json/);
+      return true;
+    });
+  });
+
   it("keeps nothing on disk without a file", async () => {
     const store = createMemoryStore();
     await store.collection("x").insertOne({ a: 1 });
@@ -88,6 +119,35 @@ describe("embedded store persistence", () => {
     await assert.rejects(store.collection("x").findOne({}), (err: unknown) =>
       isKamihiError(err, "KAMIHI_DB_OPERATION_FAILED"),
     );
+  });
+});
+
+describe("embedded store semantics beyond the portable suite", () => {
+  it("indexes each element of an array in a unique index, as MongoDB does", async () => {
+    const store = createMemoryStore();
+    const people = store.collection<{ tags: string[] }>("people");
+    await people.createIndex({ keys: { tags: 1 }, unique: true });
+    await people.insertOne({ tags: ["a", "b"] });
+    await assert.rejects(people.insertOne({ tags: ["b", "c"] }), (err: unknown) =>
+      isKamihiError(err, "KAMIHI_DB_DUPLICATE_KEY"),
+    );
+    await people.insertOne({ tags: ["c", "d"] });
+    assert.equal(await people.countDocuments(), 2);
+  });
+
+  it("builds an upserted document from equalities inside $and, as MongoDB does", async () => {
+    const store = createMemoryStore();
+    const people = store.collection<{ telegramId: number; name: string; visits?: number }>(
+      "people",
+    );
+    await people.updateOne(
+      { $and: [{ telegramId: 43 }, { name: "Grace" }] },
+      { $set: { visits: 1 } },
+      { upsert: true },
+    );
+    const grace = await people.findOne({ telegramId: 43 });
+    assert.equal(grace?.name, "Grace");
+    assert.equal(grace?.visits, 1);
   });
 });
 

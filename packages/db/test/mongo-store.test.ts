@@ -85,6 +85,19 @@ describe("MongoDB store start-up", () => {
     await store.close();
   });
 
+  it("rejects a malformed connection string with a typed error, password hidden", () => {
+    assert.throws(
+      () =>
+        createMongoStore({ url: "mongodb://ada:p@ss@db:27017/?w=1&w=2&bogus=", dbName: "kamihi" }),
+      (err: unknown) => {
+        assert.ok(isKamihiError(err, "KAMIHI_CONFIG_INVALID"), String(err));
+        assert.ok(!err.message.includes("p@ss"));
+        assert.match(err.message, /Percent-encode/);
+        return true;
+      },
+    );
+  });
+
   it("fails within the bound when the server accepts connections but never answers", async () => {
     const hole = await blackHole();
     const store = createMongoStore({

@@ -1,7 +1,15 @@
 /**
- * Test Telegram bots without Telegram: a Bot API emulator, test chats and the playground.
+ * Test Telegram bots without Telegram: a Bot API emulator on loopback, test chats that send,
+ * press and upload, and wait for replies without sleeps.
  *
  * @packageDocumentation
  */
 
-export {};
+export { createEmulator, DEFAULT_TEST_TOKEN, Emulator } from "./emulator.js";
+export type { ApiCall, ChatEvent, EmulatorOptions, Fault, StoredFile } from "./emulator.js";
+export { messageText, TestChat } from "./chat.js";
+export type { ChatOptions, ReplyMatcher } from "./chat.js";
+export type { FloodLimits } from "./limits.js";
+export { BotApiError } from "./api-error.js";
+export { EntityParseError, parseHtml, parseMarkdownV2 } from "./markup.js";
+export type { ParsedText } from "./markup.js";

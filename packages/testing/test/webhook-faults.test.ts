@@ -1,0 +1,165 @@
+import assert from "node:assert/strict";
+import { createServer, type IncomingMessage } from "node:http";
+import { after, describe, it } from "node:test";
+import { Telegraf } from "telegraf";
+import { emulator } from "./helpers.js";
+
+/** A plain HTTP webhook receiver that records what the emulator pushes. */
+async function receiver(
+  handle: (body: Record<string, unknown>, req: IncomingMessage) => number | Promise<number>,
+) {
+  const server = createServer(async (req, res) => {
+    let text = "";
+    for await (const chunk of req) text += chunk;
+    res.statusCode = await handle(JSON.parse(text) as Record<string, unknown>, req);
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+}
+
+async function call(root: string, token: string, method: string, body: unknown) {
+  const response = await fetch(`${root}/bot${token}/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+describe("webhooks", () => {
+  it("pushes updates with the secret header, retries failures, and keeps each chat's order", async () => {
+    const emu = await emulator();
+    const seen: string[] = [];
+    const secrets = new Set<string | undefined>();
+    let failures = 2;
+    let resolveAll: () => void;
+    const all = new Promise<void>((resolve) => {
+      resolveAll = resolve;
+    });
+    const url = await receiver(async (body, req) => {
+      secrets.add(req.headers["x-telegram-bot-api-secret-token"] as string | undefined);
+      const message = body.message as { chat: { id: number }; text: string };
+      if (message.text === "a1" && failures-- > 0) return 500;
+      seen.push(message.text);
+      if (seen.length === 6) resolveAll();
+      return 200;
+    });
+    assert.equal(
+      (await call(emu.apiRoot, emu.token, "setWebhook", { url, secret_token: "s3cret" })).status,
+      200,
+    );
+    const a = emu.chat();
+    const b = emu.chat();
+    for (const text of ["a1", "a2", "a3"]) await a.send(text);
+    for (const text of ["b1", "b2", "b3"]) await b.send(text);
+    await all;
+    assert.deepEqual([...secrets], ["s3cret"]);
+    assert.deepEqual(
+      seen.filter((t) => t.startsWith("a")),
+      ["a1", "a2", "a3"],
+    );
+    assert.deepEqual(
+      seen.filter((t) => t.startsWith("b")),
+      ["b1", "b2", "b3"],
+    );
+    const info = await call(emu.apiRoot, emu.token, "getWebhookInfo", {});
+    assert.match(
+      String((info.body.result as { last_error_message?: string }).last_error_message),
+      /500/,
+    );
+  });
+
+  it("runs a method the bot returns in the webhook response (Telegraf's webhook reply)", async () => {
+    const emu = await emulator();
+    const bot = new Telegraf(emu.token, { telegram: { apiRoot: emu.apiRoot, webhookReply: true } });
+    bot.start((ctx) => ctx.reply("hi from a webhook reply"));
+    const server = createServer(bot.webhookCallback("/hook", { secretToken: "t0ken" }));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+    await bot.telegram.setWebhook(url, { secret_token: "t0ken" });
+    const chat = emu.chat();
+    await chat.command("start");
+    await chat.expectReply("hi from a webhook reply");
+  });
+});
+
+describe("faults and limits", () => {
+  it("injects 500s, slow answers and dropped connections, for a number of calls", async () => {
+    const emu = await emulator();
+    const chat = emu.chat();
+    emu.inject({ method: "sendMessage", kind: "error", times: 1 });
+    const failed = await call(emu.apiRoot, emu.token, "sendMessage", {
+      chat_id: chat.chat.id,
+      text: "x",
+    });
+    assert.deepEqual(failed, {
+      status: 500,
+      body: { ok: false, error_code: 500, description: "Internal Server Error" },
+    });
+    assert.equal(
+      (await call(emu.apiRoot, emu.token, "sendMessage", { chat_id: chat.chat.id, text: "x" }))
+        .status,
+      200,
+    );
+
+    emu.inject({ method: "getMe", kind: "drop", times: 1 });
+    await assert.rejects(call(emu.apiRoot, emu.token, "getMe", {}));
+    assert.equal((await call(emu.apiRoot, emu.token, "getMe", {})).status, 200);
+
+    const remove = emu.inject({ method: "getMe", kind: "slow", delayMs: 300 });
+    const started = Date.now();
+    await call(emu.apiRoot, emu.token, "getMe", {});
+    assert.ok(Date.now() - started >= 290);
+    remove();
+  });
+
+  it("answers 429 with retry_after past Telegram's flood limits", async () => {
+    const emu = await emulator({
+      limits: { perChatPerSecond: 2, perGroupPerMinute: 3, globalPerSecond: 100 },
+    });
+    const chat = emu.chat();
+    const send = () =>
+      call(emu.apiRoot, emu.token, "sendMessage", { chat_id: chat.chat.id, text: "x" });
+    assert.equal((await send()).status, 200);
+    assert.equal((await send()).status, 200);
+    const limited = await send();
+    assert.equal(limited.status, 429);
+    assert.deepEqual(limited.body, {
+      ok: false,
+      error_code: 429,
+      description: "Too Many Requests: retry after 1",
+      parameters: { retry_after: 1 },
+    });
+    const group = emu.chat({ type: "group" });
+    const toGroup = () =>
+      call(emu.apiRoot, emu.token, "sendMessage", { chat_id: group.chat.id, text: "x" });
+    await toGroup();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await toGroup();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await toGroup();
+    const groupLimited = await toGroup();
+    assert.equal(groupLimited.status, 429);
+    assert.ok((groupLimited.body.parameters as { retry_after: number }).retry_after > 50);
+    assert.equal(emu.flood?.rejected, 2);
+  });
+
+  it("enforces the caption limit", async () => {
+    const emu = await emulator();
+    const chat = emu.chat();
+    const stored = emu.storeFile(Buffer.from("x"), "photo");
+    const result = await call(emu.apiRoot, emu.token, "sendPhoto", {
+      chat_id: chat.chat.id,
+      photo: stored.fileId,
+      caption: "c".repeat(1025),
+    });
+    assert.deepEqual(result.body, {
+      ok: false,
+      error_code: 400,
+      description: "Bad Request: message caption is too long",
+    });
+  });
+});

@@ -22,7 +22,7 @@ const expected = [
 interface Manifest {
   name: string;
   type?: string;
-  sideEffects?: boolean;
+  sideEffects?: boolean | string[];
   files?: string[];
   engines?: { node?: string };
   exports?: Record<string, unknown>;
@@ -61,7 +61,12 @@ describe("workspace conventions", () => {
       it("publishes only dist, declares Node >= 20.19 and its side effects", () => {
         assert.deepEqual(manifest.files, ["dist"]);
         assert.equal(manifest.engines?.node, ">=20.19");
-        assert.equal(typeof manifest.sideEffects, "boolean");
+        const declared = manifest.sideEffects;
+        assert.ok(
+          typeof declared === "boolean" ||
+            (Array.isArray(declared) && declared.every((f) => f.startsWith("./dist/"))),
+          "sideEffects must be false, true, or the list of dist files that have them",
+        );
       });
 
       it("builds with the shared tsup config and tests with node:test", () => {

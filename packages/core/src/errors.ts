@@ -11,6 +11,12 @@ export const errorCodes = {
   KAMIHI_ACTION_INVALID_COMMAND: "An action declares a command Telegram would reject.",
   KAMIHI_ACTION_DUPLICATE_COMMAND: "Two actions declare the same command.",
   KAMIHI_TG_REQUEST_FAILED: "The Telegram Bot API answered a request with an error.",
+  KAMIHI_TG_BLOCKED:
+    "The user blocked the bot, or the account is gone: messages cannot reach them.",
+  KAMIHI_TG_CHAT_NOT_FOUND: "The chat does not exist or the bot is not in it.",
+  KAMIHI_TG_UNAUTHORIZED: "The Bot API refused the bot token.",
+  KAMIHI_TG_WEBHOOK_UNAVAILABLE:
+    "The webhook server could not start or be registered with Telegram.",
   KAMIHI_INTERNAL_BUG: "Kamihi reached a state it should never reach; this is a bug to report.",
 } as const;
 

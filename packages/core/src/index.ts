@@ -55,8 +55,10 @@ export type {
   RemoveKeyboardMarkup,
   ReplyKeyboardMarkup,
   ReplyMarkup,
+  TextFormat,
   TextMessage,
   Transport,
+  UpdateContext,
   UpdateHandler,
 } from "./transport.js";
 export type { TemplateEngine, TemplateSet } from "./templates.js";

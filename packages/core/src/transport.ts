@@ -1,7 +1,15 @@
 import type { ChatId, Update } from "./update.js";
 
-/** How Telegram should parse a text or caption. */
+/** How Telegram should parse a text or caption, when it is sent as is. */
 export type ParseMode = "MarkdownV2" | "HTML";
+
+/**
+ * How a text or caption is written. `markdown` (the default) is ordinary Markdown, converted
+ * safely to Telegram's MarkdownV2 so user-provided text can never break the message;
+ * `plain` is sent without formatting; `MarkdownV2` and `HTML` are sent as they are, and the
+ * author is responsible for escaping.
+ */
+export type TextFormat = "markdown" | "plain" | ParseMode;
 
 /** One inline button: it sends callback data back to the bot, or opens a URL. */
 export type InlineButton = { text: string; callbackData: string } | { text: string; url: string };
@@ -50,7 +58,8 @@ export interface MessageOptions {
 export interface TextMessage extends MessageOptions {
   type: "text";
   text: string;
-  parseMode?: ParseMode;
+  /** Default: `markdown`. */
+  format?: TextFormat;
   disableLinkPreview?: boolean;
 }
 
@@ -62,7 +71,8 @@ export interface MediaMessage extends MessageOptions {
   type: MediaType;
   file: InputFile;
   caption?: string;
-  parseMode?: ParseMode;
+  /** Format of the caption. Default: `markdown`. */
+  format?: TextFormat;
 }
 
 /** A point on the map. */
@@ -122,8 +132,17 @@ export interface DownloadedFile {
   size: number;
 }
 
-/** Receives every update; the transport waits for it before acknowledging the update. */
-export type UpdateHandler = (update: Update) => Promise<void>;
+/** What a transport hands over with each update besides the update itself. */
+export interface UpdateContext {
+  /** The escape hatch: the Telegraf context for the default transport. */
+  raw: unknown;
+}
+
+/**
+ * Receives every update. A webhook transport answers Telegram only once the returned promise
+ * settles (and asks for a retry when it rejects); keep slow work off this path.
+ */
+export type UpdateHandler = (update: Update, context: UpdateContext) => Promise<void>;
 
 /**
  * Telegram I/O. The default is Telegraf (polling or webhook); tests point it at the Bot API

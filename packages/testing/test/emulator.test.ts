@@ -180,6 +180,44 @@ describe("the Bot API surface", async () => {
     assert.equal((me.body.result as { is_bot: boolean }).is_bot, true);
   });
 
+  it("edits keyboards, shows chat actions, and refuses no-op edits like Telegram", async () => {
+    const chat = emu.chat();
+    const sent = await api(emu.apiRoot, emu.token, "sendMessage", {
+      chat_id: chat.chat.id,
+      text: "pick",
+      reply_markup: { inline_keyboard: [[{ text: "A", callback_data: "a" }]] },
+    });
+    const id = (sent.body.result as { message_id: number }).message_id;
+    const markup = { inline_keyboard: [[{ text: "B", callback_data: "b" }]] };
+    const edited = await api(emu.apiRoot, emu.token, "editMessageReplyMarkup", {
+      chat_id: chat.chat.id,
+      message_id: id,
+      reply_markup: markup,
+    });
+    assert.equal(edited.status, 200);
+    assert.deepEqual(
+      (emu.message(chat.chat.id, id) as { reply_markup?: unknown }).reply_markup,
+      markup,
+    );
+    const same = await api(emu.apiRoot, emu.token, "editMessageText", {
+      chat_id: chat.chat.id,
+      message_id: id,
+      text: "pick",
+      reply_markup: markup,
+    });
+    assert.equal(same.status, 400);
+    assert.match(String(same.body.description), /message is not modified/);
+    assert.equal(
+      (
+        await api(emu.apiRoot, emu.token, "sendChatAction", {
+          chat_id: chat.chat.id,
+          action: "typing",
+        })
+      ).body.result,
+      true,
+    );
+  });
+
   it("answers 403 when the user blocked the bot", async () => {
     const chat = emu.chat();
     chat.block();

@@ -1,0 +1,111 @@
+/** Telegram's outgoing limits, as in the `limits.*` settings. */
+export interface RateLimits {
+  /** Messages per second to one chat. Telegram: about 1. */
+  perChatPerSecond: number;
+  /** Messages per minute to one group (negative chat id). Telegram: 20. */
+  perGroupPerMinute: number;
+  /** Messages per second overall. Telegram: about 30. */
+  globalPerSecond: number;
+}
+
+/** Telegram's published limits. */
+export const TELEGRAM_LIMITS: RateLimits = {
+  perChatPerSecond: 1,
+  perGroupPerMinute: 20,
+  globalPerSecond: 30,
+};
+
+/**
+ * Paces outgoing messages under Telegram's limits, one FIFO queue per chat so a chat's
+ * messages leave in order. Overall and per chat, messages are spread evenly (one every
+ * `1 / limit` seconds, a little slower by `margin`) rather than sent in bursts, so network
+ * jitter can never squeeze more than the limit into one of Telegram's windows; a group also
+ * keeps within its per-minute window. A chat can be paused (a 429's `retry_after`) without
+ * holding up other chats.
+ *
+ * Written here rather than taken from a library because evenly spaced global and per-chat
+ * slots, a per-group minute window, per-chat FIFO order and per-chat pauses are the whole
+ * job; general limiters model one of them.
+ */
+export class RateLimiter {
+  private readonly limits: RateLimits;
+  private readonly margin: number;
+  private nextGlobal = 0;
+  private readonly chats = new Map<
+    string,
+    { next: number; minute: number[]; tail: Promise<void>; pausedUntil: number }
+  >();
+  private waiting = 0;
+
+  constructor(limits: RateLimits = TELEGRAM_LIMITS, options: { margin?: number } = {}) {
+    this.limits = limits;
+    this.margin = options.margin ?? 0.05;
+  }
+
+  /**
+   * Runs `task` for `chatId` when the limits allow, after every task queued earlier for the
+   * same chat. The task's own retries (429, 5xx) happen inside its turn, keeping order.
+   */
+  schedule<T>(chatId: number | string, task: () => Promise<T>): Promise<T> {
+    const key = String(chatId);
+    let chat = this.chats.get(key);
+    if (chat === undefined) {
+      chat = { next: 0, minute: [], tail: Promise.resolve(), pausedUntil: 0 };
+      this.chats.set(key, chat);
+    }
+    const state = chat;
+    this.waiting++;
+    const run = state.tail.then(async () => {
+      await this.admit(key, state);
+      return task();
+    });
+    state.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run.finally(() => {
+      this.waiting--;
+      if (this.waiting === 0) this.prune();
+    });
+  }
+
+  /** Holds a chat's queue until `ms` from now (Telegram's `retry_after`). */
+  pause(chatId: number | string, ms: number): void {
+    const chat = this.chats.get(String(chatId));
+    if (chat) chat.pausedUntil = Math.max(chat.pausedUntil, Date.now() + ms);
+  }
+
+  private async admit(key: string, chat: { next: number; minute: number[]; pausedUntil: number }) {
+    const slow = 1 + this.margin;
+    const globalGap = (1000 / this.limits.globalPerSecond) * slow;
+    const chatGap = (1000 / this.limits.perChatPerSecond) * slow;
+    const minute = 60_000 * slow;
+    const isGroup = key.startsWith("-");
+    for (;;) {
+      const now = Date.now();
+      while (chat.minute.length > 0 && (chat.minute[0] as number) <= now - minute)
+        chat.minute.shift();
+      let wait = Math.max(chat.pausedUntil - now, this.nextGlobal - now, chat.next - now, 0);
+      if (isGroup && chat.minute.length >= this.limits.perGroupPerMinute) {
+        wait = Math.max(wait, (chat.minute[0] as number) + minute - now);
+      }
+      if (wait <= 0) {
+        this.nextGlobal = Math.max(this.nextGlobal, now) + globalGap;
+        chat.next = now + chatGap;
+        if (isGroup) chat.minute.push(now);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
+    }
+  }
+
+  /** Drops idle chats so the map does not grow with every chat ever seen. */
+  private prune() {
+    const now = Date.now();
+    for (const [key, chat] of this.chats) {
+      const idle = chat.next < now && chat.pausedUntil < now;
+      if (idle && (chat.minute.at(-1) ?? 0) < now - 60_000 * (1 + this.margin))
+        this.chats.delete(key);
+    }
+  }
+}

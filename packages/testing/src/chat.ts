@@ -172,37 +172,18 @@ export class TestChat {
   }
 
   /** Waits for the bot's next new message in this chat (after the last one returned). */
-  nextReply(options: { timeout?: number } = {}): Promise<Message> {
+  async nextReply(options: { timeout?: number } = {}): Promise<Message> {
     const timeout = options.timeout ?? 5000;
-    const ready = this.botMessages()[this.cursor];
-    if (ready !== undefined) {
-      this.cursor++;
-      return Promise.resolve(ready);
-    }
-    return new Promise((resolve, reject) => {
-      const onEvent = (chatId: number, event: ChatEvent) => {
-        if (chatId !== this.chat.id || event.type !== "message") return;
-        const next = this.botMessages()[this.cursor];
-        if (next === undefined) return;
-        cleanup();
-        this.cursor++;
-        resolve(next);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
+    const reply = await this.until(
+      () => this.botMessages()[this.cursor],
+      timeout,
+      () => {
         const seen = this.replies().map((m) => JSON.stringify(messageText(m)));
-        reject(
-          new Error(
-            `No reply from the bot in chat ${this.chat.id} within ${timeout} ms${seen.length > 0 ? `; earlier replies: ${seen.join(", ")}` : ""}`,
-          ),
-        );
-      }, timeout);
-      const cleanup = () => {
-        clearTimeout(timer);
-        this.emulator.events.off("event", onEvent);
-      };
-      this.emulator.events.on("event", onEvent);
-    });
+        return `No reply from the bot in chat ${this.chat.id} within ${timeout} ms${seen.length > 0 ? `; earlier replies: ${seen.join(", ")}` : ""}`;
+      },
+    );
+    this.cursor++;
+    return reply;
   }
 
   /**
@@ -214,21 +195,32 @@ export class TestChat {
     options: { timeout?: number } = {},
   ): Promise<ChatEvent> {
     const timeout = options.timeout ?? 5000;
-    const done = this.events().find(check);
-    if (done !== undefined) return Promise.resolve(done);
+    return this.until(
+      () => this.events().find(check),
+      timeout,
+      () => `The bot did not do the expected thing in chat ${this.chat.id} within ${timeout} ms`,
+    );
+  }
+
+  /** Resolves with `probe()` as soon as it is defined: now, or after one of the bot's actions. */
+  private until<T>(
+    probe: () => T | undefined,
+    timeout: number,
+    timeoutMessage: () => string,
+  ): Promise<T> {
+    const ready = probe();
+    if (ready !== undefined) return Promise.resolve(ready);
     return new Promise((resolve, reject) => {
-      const onEvent = (chatId: number, event: ChatEvent) => {
-        if (chatId !== this.chat.id || !check(event)) return;
+      const onEvent = (chatId: number) => {
+        if (chatId !== this.chat.id) return;
+        const found = probe();
+        if (found === undefined) return;
         cleanup();
-        resolve(event);
+        resolve(found);
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(
-          new Error(
-            `The bot did not do the expected thing in chat ${this.chat.id} within ${timeout} ms`,
-          ),
-        );
+        reject(new Error(timeoutMessage()));
       }, timeout);
       const cleanup = () => {
         clearTimeout(timer);

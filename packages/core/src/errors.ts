@@ -17,6 +17,8 @@ export const errorCodes = {
   KAMIHI_TG_UNAUTHORIZED: "The Bot API refused the bot token.",
   KAMIHI_TG_WEBHOOK_UNAVAILABLE:
     "The webhook server could not start or be registered with Telegram.",
+  KAMIHI_TEMPLATE_NOT_FOUND: "An action asked for a template that is not in its folder.",
+  KAMIHI_TEMPLATE_RENDER_FAILED: "A template has a syntax error or failed while rendering.",
   KAMIHI_INTERNAL_BUG: "Kamihi reached a state it should never reach; this is a bug to report.",
 } as const;
 

@@ -1,0 +1,185 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { describe, it } from "node:test";
+import { isKamihiError } from "@kamihi/core";
+import { parseMarkdownV2 } from "@kamihi/testing";
+import { toMarkdownV2 } from "@kamihi/tg";
+import { createTemplateEngine, escapeMarkdown } from "../src/index.js";
+
+function project(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), "kamihi-templates-"));
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, name)), { recursive: true });
+    writeFileSync(join(root, name), content);
+  }
+  return root;
+}
+
+/** What a user would see in Telegram: Markdown → MarkdownV2 → Telegram's parse. */
+function shown(markdown: string) {
+  return parseMarkdownV2(toMarkdownV2(markdown));
+}
+
+describe("templates of an action", () => {
+  const root = project({
+    "actions/start/start.md.eta": "Hello **<%= it.name %>**!\n",
+    "actions/start/details.md.eta": "<%~ include('footer', it) %>",
+    "actions/start/parts/item.md.eta": "- <%= it.item %>",
+    "actions/other/other.md.eta": "other",
+    "templates/footer.eta": "— sent by <%= it.bot %>",
+    "templates/base.eta": "# <%= it.title %>\n\n<%~ it.body %>",
+    "actions/start/page.md.eta": "<% layout('base', { title: it.title }) %>Body of <%= it.title %>",
+  });
+  const engine = createTemplateEngine({ root });
+  const start = engine.forAction("actions/start");
+
+  it("finds every template of the folder, recursively, and only those", () => {
+    assert.deepEqual(start.names(), ["details.md", "page.md", "parts/item.md", "start.md"]);
+    assert.equal(start.has("start.md"), true);
+    assert.equal(start.has("start.md.eta"), true);
+    assert.equal(start.has("other.md"), false);
+  });
+
+  it("renders with data, including nested templates and shared partials and layouts", async () => {
+    assert.equal(await start.render("start.md", { name: "Ada" }), "Hello **Ada**!\n");
+    assert.equal(await start.render("parts/item.md", { item: "milk" }), "- milk");
+    assert.equal(await start.render("details.md", { bot: "Kamihi" }), "— sent by Kamihi");
+    // Eta trims the newline that follows a tag, as it does by default.
+    assert.equal(await start.render("page.md", { title: "News" }), "# News\nBody of News");
+  });
+
+  it("escapes interpolated values so hostile input shows exactly as typed", async () => {
+    const hostile =
+      "*_[]()~` \\ # + - = | { } . ! > <b>x</b> [link](http://evil.example) __u__ ||s||";
+    const markdown = await start.render("start.md", { name: hostile });
+    const seen = shown(markdown);
+    assert.equal(seen.text, `Hello ${hostile}!`);
+    // The template's own bold survives; nothing inside the value became formatting. A bare
+    // URL is shown as itself and linked to itself (as Telegram links URLs), never disguised.
+    const [bold, ...rest] = seen.entities;
+    assert.deepEqual(bold, { type: "bold", offset: 6, length: hostile.length });
+    for (const entity of rest) {
+      assert.equal(entity.type, "text_link");
+      const visible = seen.text.slice(entity.offset, entity.offset + entity.length);
+      assert.equal((entity as { url: string }).url.replace(/\/$/, ""), visible);
+    }
+  });
+
+  it("keeps raw output explicit", async () => {
+    const raw = project({ "actions/a/a.md.eta": "<%~ it.markup %> and <%= it.markup %>" });
+    const out = await createTemplateEngine({ root: raw })
+      .forAction("actions/a")
+      .render("a.md", { markup: "**bold**" });
+    const seen = shown(out);
+    assert.equal(seen.text, "bold and **bold**");
+    assert.deepEqual(
+      seen.entities.map((e) => e.type),
+      ["bold"],
+    );
+  });
+
+  it("names the folder and what exists when a template is missing", async () => {
+    await assert.rejects(start.render("nope.md"), (err: unknown) => {
+      assert.ok(isKamihiError(err, "KAMIHI_TEMPLATE_NOT_FOUND"));
+      assert.match(
+        err.message,
+        /No template "nope\.md" in actions\/start; available: details\.md, page\.md, parts\/item\.md, start\.md\. Create actions\/start\/nope\.md\.eta\./,
+      );
+      return true;
+    });
+    await assert.rejects(
+      engine.forAction("actions/empty").render("x"),
+      /the folder has no \.eta files/,
+    );
+  });
+
+  it("never reads outside the project", async () => {
+    const escape = project({
+      "actions/a/a.md.eta": "<%~ include('../../../../../../etc/hostname') %>",
+    });
+    await assert.rejects(
+      createTemplateEngine({ root: escape }).forAction("actions/a").render("a.md"),
+      (err: unknown) => isKamihiError(err, "KAMIHI_TEMPLATE_RENDER_FAILED"),
+    );
+  });
+});
+
+describe("template errors", () => {
+  it("report syntax errors with file, line and column", async () => {
+    const root = project({ "actions/a/a.md.eta": "line one\nHello <%= it.name\n" });
+    await assert.rejects(
+      createTemplateEngine({ root }).forAction("actions/a").render("a.md", { name: "x" }),
+      (err: unknown) => {
+        assert.ok(isKamihiError(err, "KAMIHI_TEMPLATE_RENDER_FAILED"));
+        assert.match(
+          err.message,
+          /^actions\/a\/a\.md\.eta:2:7: template syntax error: unclosed tag/,
+        );
+        return true;
+      },
+    );
+  });
+
+  it("report rendering errors with file and line", async () => {
+    const root = project({ "actions/a/a.md.eta": "ok\n<%= it.user.name %>\n" });
+    await assert.rejects(
+      createTemplateEngine({ root }).forAction("actions/a").render("a.md", {}),
+      (err: unknown) => {
+        assert.ok(isKamihiError(err, "KAMIHI_TEMPLATE_RENDER_FAILED"));
+        assert.match(
+          err.message,
+          /^actions\/a\/a\.md\.eta:2: Cannot read properties of undefined \(reading 'name'\)/,
+        );
+        return true;
+      },
+    );
+  });
+});
+
+describe("reloading", () => {
+  it("picks up an edited template on reload()", async () => {
+    const root = project({ "actions/a/a.md.eta": "v1" });
+    const engine = createTemplateEngine({ root });
+    const set = engine.forAction("actions/a");
+    assert.equal(await set.render("a.md"), "v1");
+    writeFileSync(join(root, "actions/a/a.md.eta"), "v2");
+    assert.equal(await set.render("a.md"), "v1", "cached until reloaded");
+    await engine.reload();
+    assert.equal(await set.render("a.md"), "v2");
+  });
+
+  it("reloads by itself in watch mode, new files included", async () => {
+    const root = project({ "actions/a/a.md.eta": "v1" });
+    const engine = createTemplateEngine({ root, watch: true });
+    const set = engine.forAction("actions/a");
+    try {
+      assert.equal(await set.render("a.md"), "v1");
+      writeFileSync(join(root, "actions/a/a.md.eta"), "v2");
+      writeFileSync(join(root, "actions/a/b.md.eta"), "new");
+      // The watcher fires within milliseconds; give it up to two seconds on a busy machine.
+      for (let i = 0; i < 200 && ((await set.render("a.md")) !== "v2" || !set.has("b.md")); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(await set.render("a.md"), "v2");
+      assert.equal(await set.render("b.md"), "new");
+    } finally {
+      engine.close();
+    }
+  });
+});
+
+describe("escapeMarkdown", () => {
+  it("escapes every ASCII punctuation character and nothing else", () => {
+    assert.equal(escapeMarkdown("a*b_c 1.5 é"), "a\\*b\\_c 1\\.5 é");
+    assert.equal(escapeMarkdown(null), "");
+    assert.equal(escapeMarkdown(42), "42");
+  });
+
+  it("keeps indented lines from becoming code blocks", () => {
+    const seen = shown(`Note:\n\n${escapeMarkdown("    not code")}`);
+    assert.equal(seen.entities.length, 0);
+    assert.match(seen.text, /not code$/);
+  });
+});

@@ -96,11 +96,11 @@ describe("templates of an action", () => {
   });
 
   it("never reads outside the project", async () => {
-    const escape = project({
+    const outside = project({
       "actions/a/a.md.eta": "<%~ include('../../../../../../etc/hostname') %>",
     });
     await assert.rejects(
-      createTemplateEngine({ root: escape }).forAction("actions/a").render("a.md"),
+      createTemplateEngine({ root: outside }).forAction("actions/a").render("a.md"),
       (err: unknown) => isKamihiError(err, "KAMIHI_TEMPLATE_RENDER_FAILED"),
     );
   });

@@ -133,7 +133,11 @@ export class TestChat {
    * Presses the inline button with this text or callback data on the newest bot message
    * that has it; resolves with the bot's answer to the callback query.
    */
-  async press(button: string): Promise<{ text?: string; showAlert: boolean }> {
+  async press(
+    button: string,
+    options: { timeout?: number } = {},
+  ): Promise<{ text?: string; showAlert: boolean }> {
+    const timeout = options.timeout ?? 5000;
     const messages = this.replies().reverse();
     for (const message of messages) {
       const rows =
@@ -142,7 +146,20 @@ export class TestChat {
       for (const candidate of rows.flat()) {
         const data = "callback_data" in candidate ? candidate.callback_data : undefined;
         if (data !== undefined && (candidate.text === button || data === button)) {
-          return this.emulator.userPress(this.chat, this.user, message, data);
+          const answer = this.emulator.userPress(this.chat, this.user, message, data);
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () =>
+                reject(
+                  new Error(
+                    `The bot did not answer the press of ${JSON.stringify(button)} in chat ${this.chat.id} within ${timeout} ms (every callback query needs answerCallbackQuery)`,
+                  ),
+                ),
+              timeout,
+            );
+          });
+          return Promise.race([answer, late]).finally(() => clearTimeout(timer));
         }
       }
     }

@@ -135,6 +135,8 @@ export class Emulator {
   private pushQueue: Update[] = [];
   private pushWake: (() => void) | undefined;
   private stopped = false;
+  /** Bumped by drop_pending_updates: updates in flight from before are dropped too. */
+  private dropGeneration = 0;
   private nextFileNumber = 1;
 
   constructor(options: EmulatorOptions = {}) {
@@ -170,6 +172,18 @@ export class Emulator {
     );
     app.all("/bot:token/:method", (req, reply) => this.handle(req, reply));
     app.get("/file/bot:token/*", (req, reply) => this.download(req, reply));
+    // Whatever goes wrong before a method runs (bad JSON, a body too large) is answered the
+    // way Telegram answers, never with Fastify's own error shape.
+    app.setErrorHandler((error, _req, reply) => {
+      const tooLarge = (error as { statusCode?: number }).statusCode === 413;
+      reply.code(tooLarge ? 413 : 400).send({
+        ok: false,
+        error_code: tooLarge ? 413 : 400,
+        description: tooLarge
+          ? "Request Entity Too Large"
+          : `Bad Request: ${(error as Error).message}`,
+      });
+    });
     app.setNotFoundHandler((_req, reply) => {
       reply.code(404).send({ ok: false, error_code: 404, description: "Not Found" });
     });
@@ -324,11 +338,11 @@ export class Emulator {
 
   private enqueue(update: Update) {
     if (this.webhook !== undefined) {
-      this.pushQueue.push(update);
+      insertInOrder(this.pushQueue, update);
       this.pushWake?.();
       return;
     }
-    this.pending.push(update);
+    insertInOrder(this.pending, update);
     for (const wake of this.pollers) wake();
   }
 
@@ -371,6 +385,7 @@ export class Emulator {
   }
 
   private async deliver(webhook: WebhookState, update: Update) {
+    const generation = this.dropGeneration;
     let delay = 50;
     while (!this.stopped && this.webhook === webhook) {
       try {
@@ -399,7 +414,7 @@ export class Emulator {
       delay = Math.min(delay * 2, 2000);
     }
     // The webhook changed while this update was in flight: give it back to the new mode.
-    if (!this.stopped) this.enqueue(update);
+    if (!this.stopped && generation === this.dropGeneration) this.enqueue(update);
   }
 
   /** Runs a method the bot answered the webhook request with, as Telegram does. */
@@ -480,9 +495,7 @@ export class Emulator {
       for await (const part of req.parts()) {
         if (part.type === "file") {
           const data = await part.toBuffer();
-          params[part.fieldname] = {
-            upload: { data, fileName: part.filename, mimeType: part.mimetype },
-          };
+          params[part.fieldname] = new Upload(data, part.filename, part.mimetype);
         } else {
           params[part.fieldname] = part.value;
         }
@@ -521,9 +534,13 @@ export class Emulator {
         return this.setWebhook(p);
       case "deleteWebhook":
         this.webhook = undefined;
-        if (bool(p.drop_pending_updates)) this.pending.length = 0;
+        if (bool(p.drop_pending_updates)) {
+          this.pending.length = 0;
+          this.pushQueue.length = 0;
+          this.dropGeneration++;
+        }
         // Updates waiting for the old webhook go back to polling.
-        this.pending.push(...this.pushQueue.splice(0));
+        for (const update of this.pushQueue.splice(0)) insertInOrder(this.pending, update);
         return true;
       case "getWebhookInfo":
         return {
@@ -567,7 +584,7 @@ export class Emulator {
         this.chatFor(p);
         return true;
       default: {
-        const kind = MEDIA_METHODS[method];
+        const kind = Object.hasOwn(MEDIA_METHODS, method) ? MEDIA_METHODS[method] : undefined;
         if (kind !== undefined) return this.sendMedia(kind, p);
         throw new BotApiError(404, "Not Found");
       }
@@ -588,9 +605,10 @@ export class Emulator {
     if (offset !== undefined) {
       const cut = offset < 0 ? Math.max(0, this.pending.length + offset) : undefined;
       if (cut !== undefined) this.pending.splice(0, cut);
-      else
-        while (this.pending.length > 0 && (this.pending[0] as Update).update_id < offset)
-          this.pending.shift();
+      else {
+        const kept = this.pending.filter((u) => u.update_id >= offset);
+        this.pending.splice(0, this.pending.length, ...kept);
+      }
     }
     const allowed = json(p.allowed_updates);
     if (Array.isArray(allowed))
@@ -640,7 +658,7 @@ export class Emulator {
     const url = str(p.url) ?? "";
     if (url === "") {
       this.webhook = undefined;
-      this.pending.push(...this.pushQueue.splice(0));
+      for (const update of this.pushQueue.splice(0)) insertInOrder(this.pending, update);
       return true;
     }
     let parsed: URL;
@@ -659,16 +677,24 @@ export class Emulator {
     if (secret !== undefined && !/^[A-Za-z0-9_-]{1,256}$/.test(secret)) {
       throw badRequest("bad webhook: secret token contains unallowed characters");
     }
-    if (bool(p.drop_pending_updates)) this.pending.length = 0;
+    if (bool(p.drop_pending_updates)) {
+      this.pending.length = 0;
+      this.pushQueue.length = 0;
+      this.dropGeneration++;
+    }
+    const maxConnections = num(p.max_connections) ?? 40;
+    if (!Number.isInteger(maxConnections) || maxConnections < 1 || maxConnections > 100) {
+      throw badRequest("bad webhook: max_connections must be between 1 and 100");
+    }
     this.webhook = {
       url,
       ...(secret === undefined ? {} : { secretToken: secret }),
-      maxConnections: num(p.max_connections) ?? 40,
+      maxConnections,
     };
     const allowed = json(p.allowed_updates);
     if (Array.isArray(allowed))
       this.allowedUpdates = allowed.length === 0 ? undefined : (allowed as string[]);
-    this.pushQueue.push(...this.pending.splice(0));
+    for (const update of this.pending.splice(0)) insertInOrder(this.pushQueue, update);
     this.pushWake?.();
     return true;
   }
@@ -685,8 +711,9 @@ export class Emulator {
     state: ChatState,
     fields: Record<string, unknown>,
     p: Record<string, unknown>,
+    counted = false,
   ): Message {
-    this.flood?.admit(state.chat.id);
+    if (!counted) this.flood?.admit(state.chat.id);
     const markup = json(p.reply_markup);
     const replyTo =
       num(p.reply_to_message_id) ??
@@ -737,11 +764,8 @@ export class Emulator {
   }
 
   private resolveInputFile(value: unknown, kind: string): StoredFile {
-    if (value !== null && typeof value === "object" && "upload" in value) {
-      const upload = (value as { upload: { data: Buffer; fileName?: string; mimeType?: string } })
-        .upload;
-      return this.storeFile(upload.data, kind, upload.fileName, upload.mimeType);
-    }
+    if (value instanceof Upload)
+      return this.storeFile(value.data, kind, value.fileName, value.mimeType);
     const id = str(value);
     const existing = id === undefined ? undefined : this.files.get(id);
     if (existing !== undefined) return existing;
@@ -810,8 +834,10 @@ export class Emulator {
     }
     const groupId = randomBytes(8).toString("hex");
     const files = media.map(
-      (item: { type?: string; media?: unknown; caption?: string; parse_mode?: string }) => {
-        const kind = item.type ?? "";
+      (item: { type?: string; media?: unknown; caption?: string; parse_mode?: string } | null) => {
+        if (item === null || typeof item !== "object")
+          throw badRequest("media items must be objects");
+        const kind = String(item.type ?? "");
         if (!["photo", "video", "document", "audio"].includes(kind))
           throw badRequest(`wrong media type "${kind}"`);
         const reference = str(item.media) ?? "";
@@ -827,6 +853,8 @@ export class Emulator {
         return { kind, file: this.resolveInputFile(source, kind), caption };
       },
     );
+    // The album is one send for the flood limits: all of it is stored, or none.
+    this.flood?.admit(state.chat.id);
     return files.map(({ kind, file, caption }) =>
       this.botMessage(
         state,
@@ -838,6 +866,7 @@ export class Emulator {
             : { caption: caption.text, ...entitiesField("caption_entities", caption.entities) }),
         },
         { ...p, reply_markup: undefined },
+        true,
       ),
     );
   }
@@ -980,7 +1009,8 @@ export class Emulator {
     const commands = json(p.commands);
     if (!Array.isArray(commands)) throw badRequest("commands must be an array");
     if (commands.length > 100) throw badRequest("too many commands specified");
-    for (const command of commands as BotCommand[]) {
+    for (const command of commands as Array<BotCommand | null>) {
+      if (command === null || typeof command !== "object") throw badRequest("BOT_COMMAND_INVALID");
       if (typeof command.command !== "string" || !/^[a-z0-9_]{1,32}$/.test(command.command)) {
         throw badRequest("BOT_COMMAND_INVALID");
       }
@@ -998,6 +1028,26 @@ export class Emulator {
     );
     return true;
   }
+}
+
+/** A file that arrived as a multipart part (never something a JSON body can imitate). */
+class Upload {
+  readonly data: Buffer;
+  readonly fileName: string | undefined;
+  readonly mimeType: string | undefined;
+
+  constructor(data: Buffer, fileName?: string, mimeType?: string) {
+    this.data = data;
+    this.fileName = fileName;
+    this.mimeType = mimeType;
+  }
+}
+
+/** Puts an update in its place by `update_id`, so queues stay in Telegram's order. */
+function insertInOrder(queue: Update[], update: Update) {
+  let index = queue.length;
+  while (index > 0 && (queue[index - 1] as Update).update_id > update.update_id) index--;
+  queue.splice(index, 0, update);
 }
 
 function entitiesField(name: string, entities: MessageEntity[]) {

@@ -256,6 +256,13 @@ const HTML_TAGS: Record<string, MessageEntity["type"]> = {
   "tg-emoji": "custom_emoji",
 };
 
+function codePoint(value: number): string {
+  if (!Number.isInteger(value) || value < 1 || value > 0x10ffff) {
+    throw new EntityParseError(`Invalid character reference &#${value};`);
+  }
+  return String.fromCodePoint(value);
+}
+
 const NAMED: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"' };
 
 /**
@@ -275,9 +282,9 @@ export function parseHtml(source: string): ParsedText {
       if (match) {
         const name = match[1] as string;
         const decoded = name.startsWith("#x")
-          ? String.fromCodePoint(Number.parseInt(name.slice(2), 16))
+          ? codePoint(Number.parseInt(name.slice(2), 16))
           : name.startsWith("#")
-            ? String.fromCodePoint(Number.parseInt(name.slice(1), 10))
+            ? codePoint(Number.parseInt(name.slice(1), 10))
             : NAMED[name];
         if (decoded !== undefined) {
           out += decoded;

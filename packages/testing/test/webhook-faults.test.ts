@@ -163,3 +163,95 @@ describe("faults and limits", () => {
     });
   });
 });
+
+describe("hostile input", () => {
+  it("answers bad requests the way Telegram does, never crashing", async () => {
+    const emu = await emulator();
+    const chat = emu.chat();
+    const raw = async (method: string, body: string, type = "application/json") => {
+      const response = await fetch(`${emu.apiRoot}/bot${emu.token}/${method}`, {
+        method: "POST",
+        headers: { "content-type": type },
+        body,
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const bad = await raw("sendMessage", "{ not json");
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.ok, false);
+    assert.equal(bad.body.error_code, 400);
+    const id = chat.chat.id;
+    for (const [method, body] of [
+      ["sendMessage", { chat_id: id, text: "&#99999999;", parse_mode: "HTML" }],
+      ["sendMediaGroup", { chat_id: id, media: [null, null] }],
+      ["setMyCommands", { commands: [null] }],
+      ["sendPhoto", { chat_id: id, photo: { upload: { data: "abc" } } }],
+      ["setWebhook", { url: "http://127.0.0.1:9/x", max_connections: 0 }],
+    ] as const) {
+      const result = await raw(method, JSON.stringify(body));
+      assert.equal(result.status, 400, `${method}: ${JSON.stringify(result.body)}`);
+    }
+    assert.equal((await raw("constructor", "{}")).status, 404);
+    assert.equal((await raw("getMe", "{}")).status, 200, "still serving");
+  });
+
+  it("keeps updates in order and confirmable after a webhook is removed mid-delivery", async () => {
+    const emu = await emulator();
+    const chat = emu.chat();
+    await call(emu.apiRoot, emu.token, "setWebhook", { url: "http://127.0.0.1:9/unreachable" });
+    for (const text of ["m1", "m2", "m3"]) await chat.send(text);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await call(emu.apiRoot, emu.token, "deleteWebhook", {});
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const first = await call(emu.apiRoot, emu.token, "getUpdates", {});
+    const ids = (first.body.result as Array<{ update_id: number; message: { text: string } }>).map(
+      (u) => [u.update_id, u.message.text],
+    );
+    assert.deepEqual(
+      ids.map(([, text]) => text),
+      ["m1", "m2", "m3"],
+    );
+    const last = ids.at(-1)?.[0] as number;
+    const confirmed = await call(emu.apiRoot, emu.token, "getUpdates", { offset: last + 1 });
+    assert.deepEqual(confirmed.body.result, []);
+  });
+
+  it("drops pending updates on request, webhook or not", async () => {
+    const emu = await emulator();
+    const chat = emu.chat();
+    await call(emu.apiRoot, emu.token, "setWebhook", { url: "http://127.0.0.1:9/unreachable" });
+    await chat.send("old");
+    await call(emu.apiRoot, emu.token, "deleteWebhook", { drop_pending_updates: true });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual((await call(emu.apiRoot, emu.token, "getUpdates", {})).body.result, []);
+  });
+
+  it("counts an album once against the flood limits", async () => {
+    const emu = await emulator({
+      limits: { perChatPerSecond: 1, perGroupPerMinute: 20, globalPerSecond: 30 },
+    });
+    const chat = emu.chat();
+    const a = emu.storeFile(Buffer.from("a"), "photo");
+    const b = emu.storeFile(Buffer.from("b"), "photo");
+    const result = await call(emu.apiRoot, emu.token, "sendMediaGroup", {
+      chat_id: chat.chat.id,
+      media: [
+        { type: "photo", media: a.fileId },
+        { type: "photo", media: b.fileId },
+      ],
+    });
+    assert.equal(result.status, 200);
+    assert.equal(chat.replies().length, 2);
+  });
+
+  it("tells a test that the bot never answered a button", async () => {
+    const emu = await emulator();
+    const chat = emu.chat();
+    await call(emu.apiRoot, emu.token, "sendMessage", {
+      chat_id: chat.chat.id,
+      text: "pick",
+      reply_markup: { inline_keyboard: [[{ text: "Go", callback_data: "go" }]] },
+    });
+    await assert.rejects(chat.press("Go", { timeout: 100 }), /did not answer the press of "Go"/);
+  });
+});

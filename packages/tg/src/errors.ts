@@ -99,3 +99,16 @@ function sanitize(cause: unknown, description: string): Error {
   error.name = cause instanceof Error ? cause.name : "Error";
   return error;
 }
+
+/**
+ * A copy of an error that is safe to log: the token removed from its message and stack, and
+ * no `cause` chain (Telegraf and node-fetch errors keep the request URL, which holds the token).
+ */
+export function scrubError(error: unknown, token: string): Error {
+  const source = error instanceof Error ? error : new Error(String(error));
+  const clean = (text: string) => text.split(token).join("<token>");
+  const copy = new Error(clean(source.message));
+  copy.name = source.name;
+  if (source.stack !== undefined) copy.stack = clean(source.stack);
+  return copy;
+}

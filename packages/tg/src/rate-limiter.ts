@@ -33,9 +33,9 @@ export class RateLimiter {
   private nextGlobal = 0;
   private readonly chats = new Map<
     string,
-    { next: number; minute: number[]; tail: Promise<void>; pausedUntil: number }
+    { next: number; minute: number[]; tail: Promise<void>; pausedUntil: number; pending: number }
   >();
-  private waiting = 0;
+  private finished = 0;
 
   constructor(limits: RateLimits = TELEGRAM_LIMITS, options: { margin?: number } = {}) {
     this.limits = limits;
@@ -43,29 +43,31 @@ export class RateLimiter {
   }
 
   /**
-   * Runs `task` for `chatId` when the limits allow, after every task queued earlier for the
-   * same chat. The task's own retries (429, 5xx) happen inside its turn, keeping order.
+   * Runs `task` for `chatId` after every task queued earlier for the same chat. The task calls
+   * `slot()` before each message it sends, and `slot` resolves when the limits allow one more;
+   * the task's retries (429, 5xx) happen inside its turn, keeping the chat's order.
    */
-  schedule<T>(chatId: number | string, task: () => Promise<T>): Promise<T> {
+  schedule<T>(
+    chatId: number | string,
+    task: (slot: () => Promise<void>) => Promise<T>,
+  ): Promise<T> {
     const key = String(chatId);
     let chat = this.chats.get(key);
     if (chat === undefined) {
-      chat = { next: 0, minute: [], tail: Promise.resolve(), pausedUntil: 0 };
+      chat = { next: 0, minute: [], tail: Promise.resolve(), pausedUntil: 0, pending: 0 };
       this.chats.set(key, chat);
     }
     const state = chat;
-    this.waiting++;
-    const run = state.tail.then(async () => {
-      await this.admit(key, state);
-      return task();
-    });
+    state.pending++;
+    const run = state.tail.then(() => task(() => this.admit(key, state)));
     state.tail = run.then(
       () => undefined,
       () => undefined,
     );
     return run.finally(() => {
-      this.waiting--;
-      if (this.waiting === 0) this.prune();
+      state.pending--;
+      // Forget idle chats now and then, so a busy bot's map does not grow with every chat.
+      if (++this.finished % 256 === 0) this.prune();
     });
   }
 
@@ -99,13 +101,13 @@ export class RateLimiter {
     }
   }
 
-  /** Drops idle chats so the map does not grow with every chat ever seen. */
+  /** Drops idle chats (nothing queued, nothing recent), so the map stays small. */
   private prune() {
     const now = Date.now();
+    const recent = now - 60_000 * (1 + this.margin);
     for (const [key, chat] of this.chats) {
-      const idle = chat.next < now && chat.pausedUntil < now;
-      if (idle && (chat.minute.at(-1) ?? 0) < now - 60_000 * (1 + this.margin))
-        this.chats.delete(key);
+      const idle = chat.next < now && chat.pausedUntil < now && (chat.minute.at(-1) ?? 0) < recent;
+      if (idle && chat.pending === 0) this.chats.delete(key);
     }
   }
 }

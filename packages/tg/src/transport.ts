@@ -15,10 +15,11 @@ import {
   type TextMessage,
   type Transport,
   type Update,
+  type UpdateHandler,
 } from "@kamihi/core";
 import Fastify, { type FastifyInstance } from "fastify";
 import { Input, Telegraf } from "telegraf";
-import { type CallFailure, failureError, readFailure } from "./errors.js";
+import { type CallFailure, failureError, readFailure, scrubError } from "./errors.js";
 import { MAX_CAPTION_LENGTH, prepare, splitText } from "./markdown.js";
 import { RateLimiter, type RateLimits, TELEGRAM_LIMITS } from "./rate-limiter.js";
 
@@ -42,6 +43,9 @@ export interface TelegrafTransportOptions {
   allowedUpdates?: string[];
   logger?: Logger;
 }
+
+/** One API call inside a chat's turn: waits for a slot, then calls with retries. */
+type Post = <R>(method: string, payload: Record<string, unknown>) => Promise<R>;
 
 /** Methods that can run twice without a second visible effect. */
 const IDEMPOTENT = new Set([
@@ -85,6 +89,17 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
     },
     handlerTimeout: Number.POSITIVE_INFINITY,
   });
+  const webhookMode = (options.mode ?? "polling") === "webhook";
+  let handler: UpdateHandler | undefined;
+  // One middleware for the transport's life: a restart swaps the handler, never stacks them.
+  bot.use(async (ctx) => {
+    await handler?.(ctx.update as Update, { raw: ctx });
+  });
+  bot.catch((error) => {
+    // A webhook answers 500 so Telegram delivers the update again; polling must go on.
+    if (webhookMode) throw error;
+    log.error({ err: scrubError(error, token) }, "update handler failed");
+  });
   let me: BotInfo | undefined;
   let server: FastifyInstance | undefined;
   let webhookAddress: string | undefined;
@@ -97,38 +112,48 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
     payload: Record<string, unknown>,
     chatId?: ChatId,
   ): Promise<T> {
-    let attempt = 0;
+    let floods = 0;
+    let failures = 0;
     for (;;) {
       try {
         return (await bot.telegram.callApi(method as never, payload as never)) as T;
       } catch (error) {
         const failure = readFailure(error, token);
-        const wait = retryWait(method, failure, attempt);
+        let wait: number | undefined;
+        if (failure.code === 429) {
+          // Flood control is not a failure: wait as long as Telegram asks, a few times over.
+          wait = floods++ < 10 ? (failure.retryAfter ?? 1) * 1000 : undefined;
+          if (wait !== undefined && chatId !== undefined) limiter.pause(chatId, wait);
+        } else if (retryable(method, failure) && failures < retries) {
+          wait = retryDelayMs * 2 ** failures++;
+        }
         if (wait === undefined) throw failureError(method, failure, chatId, error);
-        attempt++;
         log.warn(
-          { method, attempt, waitMs: wait, code: failure.code },
+          { method, waitMs: wait, code: failure.code },
           `retrying ${method}: ${failure.description}`,
         );
-        if (failure.code === 429 && chatId !== undefined) limiter.pause(chatId, wait);
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
     }
   }
 
-  function retryWait(method: string, failure: CallFailure, attempt: number): number | undefined {
-    // Flood control is not a failure: wait as long as Telegram asks, a few times over.
-    if (failure.code === 429) return attempt < 10 ? (failure.retryAfter ?? 1) * 1000 : undefined;
-    if (attempt >= retries) return undefined;
-    const backoff = retryDelayMs * 2 ** attempt;
-    if (failure.code !== undefined && failure.code >= 500) return backoff;
-    if (failure.network && (failure.notSent || IDEMPOTENT.has(method))) return backoff;
-    return undefined;
+  function retryable(method: string, failure: CallFailure): boolean {
+    if (failure.code !== undefined && failure.code >= 500) return true;
+    return failure.network === true && (failure.notSent === true || IDEMPOTENT.has(method));
   }
 
-  /** A paced send to a chat: waits its turn under the limits, in the chat's order. */
-  function send<T>(method: string, chatId: ChatId, payload: Record<string, unknown>): Promise<T> {
-    return limiter.schedule(chatId, () => call<T>(method, { chat_id: chatId, ...payload }, chatId));
+  /**
+   * Everything one logical message needs (several parts, a fallback, a caption that follows)
+   * runs as one turn of the chat's queue, so two messages to a chat never interleave; each
+   * API call inside still waits for a slot under the limits.
+   */
+  function inTurn<T>(chatId: ChatId, task: (post: Post) => Promise<T>): Promise<T> {
+    return limiter.schedule(chatId, (slot) =>
+      task(async <R>(method: string, payload: Record<string, unknown>) => {
+        await slot();
+        return call<R>(method, { chat_id: chatId, ...payload }, chatId);
+      }),
+    );
   }
 
   async function getMe(): Promise<BotInfo> {
@@ -152,12 +177,15 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
     const secret = options.webhook?.secretToken ?? deriveSecret(token);
     const expected = Buffer.from(secret);
     const app = Fastify({ logger: false, bodyLimit: 10 * 1024 * 1024 });
-    app.post(path, async (request, reply) => {
+    // The secret is checked before the body is read: a stranger's request costs nothing.
+    app.addHook("onRequest", async (request, reply) => {
       const given = Buffer.from(String(request.headers["x-telegram-bot-api-secret-token"] ?? ""));
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         log.warn({ ip: request.ip }, "webhook call with a wrong or missing secret token refused");
         return reply.code(401).send({ ok: false, description: "wrong secret token" });
       }
+    });
+    app.post(path, async (request, reply) => {
       const update = request.body as Update | undefined;
       if (update === null || typeof update !== "object" || typeof update.update_id !== "number") {
         return reply.code(400).send({ ok: false, description: "not a Telegram update" });
@@ -167,7 +195,7 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
         return reply.code(200).send({ ok: true });
       } catch (error) {
         log.error(
-          { err: error, updateId: update.update_id },
+          { err: scrubError(error, token), updateId: update.update_id },
           "update handler failed; Telegram will retry",
         );
         return reply.code(500).send({ ok: false });
@@ -212,32 +240,29 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
       if (started)
         throw new KamihiError("KAMIHI_INTERNAL_BUG", "The transport is already started.");
       started = true;
-      bot.use(async (ctx) => {
-        await onUpdate(ctx.update as Update, { raw: ctx });
-      });
-      const webhook = (options.mode ?? "polling") === "webhook";
-      bot.catch((error) => {
-        // A webhook answers 500 so Telegram delivers the update again; polling must go on.
-        if (webhook) throw error;
-        log.error({ err: error }, "update handler failed");
-      });
-      await getMe();
-      if (webhook) {
-        await startWebhook();
-        return;
-      }
-      await call("deleteWebhook", {});
-      polling = bot
-        .launch({
-          ...(options.allowedUpdates ? { allowedUpdates: options.allowedUpdates as never } : {}),
-        })
-        .catch((error: unknown) => {
+      handler = onUpdate;
+      try {
+        await getMe();
+        if (webhookMode) {
+          await startWebhook();
+          return;
+        }
+        await call("deleteWebhook", {});
+        // Telegraf's launch() would create the poller only after its own awaits, so a stop()
+        // right after start() could miss it; the webhook is already gone, so poll directly.
+        const telegraf = bot as unknown as { startPolling(allowed?: unknown): Promise<void> };
+        polling = telegraf.startPolling(options.allowedUpdates).catch((error: unknown) => {
           log.error(
             { err: failureError("getUpdates", readFailure(error, token)) },
             "polling stopped",
           );
         });
-      log.info({ bot: me?.username }, "receiving updates by long polling");
+        log.info({ bot: me?.username }, "receiving updates by long polling");
+      } catch (error) {
+        started = false;
+        handler = undefined;
+        throw error;
+      }
     },
     async stop() {
       if (!started) return;
@@ -255,38 +280,48 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
         await polling;
         polling = undefined;
       }
+      handler = undefined;
     },
     async send(chatId, message) {
-      return sendMessage(chatId, message);
+      return inTurn(chatId, (post) => sendMessage(chatId, message, post));
     },
     async edit(ref, message) {
       const format = message.format ?? "markdown";
-      const edit = async (text: string, parseMode?: string) =>
-        call(
-          "editMessageText",
-          {
-            chat_id: ref.chatId,
+      await inTurn(ref.chatId, async (post) => {
+        // Text messages change their text; media messages their caption.
+        const edit = async (text: string, parseMode?: string, asCaption = false) =>
+          post(asCaption ? "editMessageCaption" : "editMessageText", {
             message_id: ref.messageId,
-            text,
+            [asCaption ? "caption" : "text"]: text,
             ...(parseMode ? { parse_mode: parseMode } : {}),
             ...markup(message.replyMarkup),
-            ...(message.disableLinkPreview ? { link_preview_options: { is_disabled: true } } : {}),
-          },
-          ref.chatId,
-        );
-      // An edit replaces one message: text beyond Telegram's limit is cut, never split.
-      const [prepared] = splitText(message.text, format);
-      try {
+            ...(!asCaption && message.disableLinkPreview
+              ? { link_preview_options: { is_disabled: true } }
+              : {}),
+          });
+        const editEither = async (text: string, parseMode?: string) => {
+          try {
+            await edit(text, parseMode);
+          } catch (error) {
+            if (!/there is no text in the message to edit/.test((error as Error).message))
+              throw error;
+            await edit(text.slice(0, MAX_CAPTION_LENGTH), parseMode, true);
+          }
+        };
+        // An edit replaces one message: text beyond Telegram's limit is cut, never split.
+        const [prepared] = splitText(message.text, format);
         try {
-          await edit(prepared?.text ?? "", prepared?.parseMode);
+          try {
+            await editEither(prepared?.text ?? "", prepared?.parseMode);
+          } catch (error) {
+            if (format !== "markdown" || !isEntityError(error)) throw error;
+            await editEither(splitText(message.text, "plain")[0]?.text ?? "");
+          }
         } catch (error) {
-          if (format !== "markdown" || !isEntityError(error)) throw error;
-          await edit(splitText(message.text, "plain")[0]?.text ?? "");
+          if (/message is not modified/.test((error as Error).message)) return;
+          throw error;
         }
-      } catch (error) {
-        if (/message is not modified/.test((error as Error).message)) return;
-        throw error;
-      }
+      });
     },
     async delete(ref) {
       try {
@@ -338,11 +373,16 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
     raw: () => bot,
   };
 
-  async function sendMessage(chatId: ChatId, message: OutgoingMessage): Promise<MessageRef[]> {
+  /** Sends one logical message within a chat's turn (see {@link inTurn}). */
+  async function sendMessage(
+    chatId: ChatId,
+    message: OutgoingMessage,
+    send: Post,
+  ): Promise<MessageRef[]> {
     const refs: MessageRef[] = [];
-    const sent = (result: { message_id: number } | Array<{ message_id: number }>) => {
-      for (const m of Array.isArray(result) ? result : [result])
-        refs.push({ chatId, messageId: m.message_id });
+    const sent = (result: unknown) => {
+      const messages = (Array.isArray(result) ? result : [result]) as Array<{ message_id: number }>;
+      for (const m of messages) refs.push({ chatId, messageId: m.message_id });
     };
     const common = (m: { silent?: boolean; replyToMessageId?: number }) => ({
       ...(m.silent ? { disable_notification: true } : {}),
@@ -365,7 +405,7 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
           };
           try {
             sent(
-              await send("sendMessage", chatId, {
+              await send("sendMessage", {
                 text: part.text,
                 ...(part.parseMode ? { parse_mode: part.parseMode } : {}),
                 ...extra,
@@ -382,7 +422,7 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
             const plain = splitText(part.source, "plain");
             for (const [i, chunk] of plain.entries()) {
               sent(
-                await send("sendMessage", chatId, {
+                await send("sendMessage", {
                   text: chunk.text,
                   ...(i === plain.length - 1 ? extra : {}),
                 }),
@@ -394,7 +434,7 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
       }
       case "location":
         sent(
-          await send("sendLocation", chatId, {
+          await send("sendLocation", {
             latitude: message.latitude,
             longitude: message.longitude,
             ...common(message),
@@ -408,7 +448,7 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
           media: inputFile(item.file),
           ...caption(item.caption, item.format),
         }));
-        sent(await send("sendMediaGroup", chatId, { media, ...common(message) }));
+        sent(await send("sendMediaGroup", { media, ...common(message) }));
         return refs;
       }
       default: {
@@ -423,7 +463,7 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
         };
         try {
           sent(
-            await send(method, chatId, {
+            await send(method, {
               ...payload,
               ...(captionFits ? caption(message.caption, message.format) : {}),
             }),
@@ -434,7 +474,7 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
             { chatId, err: error },
             "Telegram refused the converted caption; sent as plain text",
           );
-          sent(await send(method, chatId, { ...payload, ...caption(message.caption, "plain") }));
+          sent(await send(method, { ...payload, ...caption(message.caption, "plain") }));
         }
         // A caption over Telegram's limit follows as text, with the keyboard under it.
         if (!captionFits && message.caption !== undefined) {
@@ -444,7 +484,7 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
             ...(message.format === undefined ? {} : { format: message.format }),
             ...(message.replyMarkup === undefined ? {} : { replyMarkup: message.replyMarkup }),
           };
-          refs.push(...(await sendMessage(chatId, follow)));
+          refs.push(...(await sendMessage(chatId, follow, send)));
         }
         return refs;
       }

@@ -73,6 +73,32 @@ describe("the Telegraf transport, polling the emulator", async () => {
     assert.equal((replies[0] as { reply_markup?: unknown }).reply_markup, undefined);
   });
 
+  it("never interleaves the parts of two long messages sent at once to one chat", async () => {
+    const chat = emu.chat();
+    const long = (tag: string) =>
+      Array.from({ length: 3 }, (_, i) => `${tag}${i} ${"filler ".repeat(560)}`).join("\n\n");
+    await Promise.all([
+      tg.send(chat.chat.id, { type: "text", text: long("A") }),
+      tg.send(chat.chat.id, { type: "text", text: long("B") }),
+    ]);
+    assert.deepEqual(
+      chat.replies().map((m) => messageText(m).slice(0, 2)),
+      ["A0", "A1", "A2", "B0", "B1", "B2"],
+    );
+  });
+
+  it("edits the caption of a media message", async () => {
+    const chat = emu.chat();
+    const [ref] = await tg.send(chat.chat.id, {
+      type: "photo",
+      file: { data: new Uint8Array([1]), fileName: "p.png" },
+      caption: "old",
+    });
+    assert.ok(ref);
+    await tg.edit(ref, { type: "text", text: "new **caption**" });
+    assert.equal(messageText(emu.message(chat.chat.id, ref.messageId) as never), "new caption");
+  });
+
   it("edits, deletes and answers callback queries", async () => {
     const chat = emu.chat();
     const [ref] = await tg.send(chat.chat.id, {
@@ -269,7 +295,71 @@ describe("user text never breaks a message", () => {
   });
 });
 
-describe("stopping", () => {
+describe("lifecycle", () => {
+  it("stops at once when stopped right after starting, and restarts with the new handler", async () => {
+    const emu = await emulator();
+    const tg = transport(emu);
+    await tg.start(async () => {});
+    await tg.stop();
+    const seen: string[] = [];
+    await tg.start(async (update) => {
+      seen.push((update as { message?: { text?: string } }).message?.text ?? "");
+    });
+    const chat = emu.chat();
+    await chat.send("to the second handler");
+    for (let i = 0; i < 200 && seen.length === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(seen, ["to the second handler"]);
+  });
+
+  it("can start again after a failed start", async () => {
+    const emu = await emulator();
+    emu.inject({ method: "getMe", kind: "error", times: 1 });
+    const tg = transport(emu, { retries: 0 });
+    await assert.rejects(
+      tg.start(async () => {}),
+      (err: unknown) => isKamihiError(err, "KAMIHI_TG_REQUEST_FAILED"),
+    );
+    await tg.start(async () => {});
+    assert.equal((await tg.getMe()).username, "kamihi_test_bot");
+  });
+
+  it("never writes the token into a log line", async () => {
+    const emu = await emulator();
+    const lines: string[] = [];
+    const record = (...args: unknown[]) => {
+      lines.push(
+        JSON.stringify(args, (_k, v) =>
+          v instanceof Error ? { message: v.message, stack: v.stack, cause: String(v.cause) } : v,
+        ),
+      );
+    };
+    const logger = {
+      trace: record,
+      debug: record,
+      info: record,
+      warn: record,
+      error: record,
+      fatal: record,
+      child: () => logger,
+    };
+    const tg = transport(emu, { logger });
+    await tg.start(async () => {
+      // A handler failure whose error carries the request URL (as node-fetch's do).
+      throw new Error(`request to ${emu.apiRoot}/bot${emu.token}/sendMessage failed`);
+    });
+    emu.inject({ method: "sendMessage", kind: "error", times: 1 });
+    const chat = emu.chat();
+    await chat.send("boom");
+    await tg.send(chat.chat.id, { type: "text", text: "after a retry" });
+    for (let i = 0; i < 200 && !lines.some((l) => l.includes("update handler failed")); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(lines.some((l) => l.includes("update handler failed")));
+    assert.ok(lines.some((l) => l.includes("retrying sendMessage")));
+    assert.ok(!lines.some((l) => l.includes(emu.token)), "no log line holds the token");
+  });
+
   it("stops polling cleanly: later messages are not handled", async () => {
     const emu = await emulator();
     const tg = transport(emu);
@@ -333,6 +423,12 @@ describe("the Telegraf transport by webhook", () => {
     await chat.expectReply("got two");
 
     const before = handled.length;
+    const garbage = await fetch(`http://127.0.0.1:${port}/tg/hook`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{ not json",
+    });
+    assert.equal(garbage.status, 401, "the secret is checked before the body is read");
     for (const secret of ["wrong", undefined]) {
       const response = await fetch(`http://127.0.0.1:${port}/tg/hook`, {
         method: "POST",

@@ -19,6 +19,10 @@ export const errorCodes = {
     "The webhook server could not start or be registered with Telegram.",
   KAMIHI_TEMPLATE_NOT_FOUND: "An action asked for a template that is not in its folder.",
   KAMIHI_TEMPLATE_RENDER_FAILED: "A template has a syntax error or failed while rendering.",
+  KAMIHI_ACTION_LOAD_FAILED: "An action module could not be imported.",
+  KAMIHI_ACTION_BAD_RESPONSE: "An action returned something that is not a response.",
+  KAMIHI_BOT_RUNNING: "The bot is running; this can only be done before it starts.",
+  KAMIHI_BOT_NOT_RUNNING: "The bot is not running yet.",
   KAMIHI_INTERNAL_BUG: "Kamihi reached a state it should never reach; this is a bug to report.",
 } as const;
 

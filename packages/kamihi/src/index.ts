@@ -1,7 +1,33 @@
 /**
- * Kamihi: a batteries-included framework for Telegram bots. The runtime, the singleton bot and the `kamihi` command.
+ * Kamihi: a batteries-included framework for Telegram bots. Write actions; Kamihi does the rest.
+ *
+ * ```ts
+ * import { bot } from "kamihi";
+ *
+ * export default bot.action(async function start({ user }) {
+ *   return `Hello ${user.firstName}!`;
+ * }, { description: "Say hello" });
+ * ```
  *
  * @packageDocumentation
  */
 
-export {};
+import { Kamihi } from "./bot.js";
+
+const SINGLETON = Symbol.for("kamihi.bot");
+
+/**
+ * The bot of this process. Shared by every copy of the package that is loaded, so actions
+ * always register on the bot that starts.
+ */
+const shared = globalThis as typeof globalThis & { [SINGLETON]?: Kamihi };
+shared[SINGLETON] ??= new Kamihi();
+export const bot: Kamihi = shared[SINGLETON];
+
+export { createBot, isKamihiError, Kamihi, parseCommand } from "./bot.js";
+export type { BotParts, StartOptions } from "./bot.js";
+export type { ActionHandler, ActionOptions } from "./actions.js";
+export type { ActionContext, ActionUser } from "./context.js";
+export { renderResponse } from "./responses.js";
+export type { FileSource, MediaOptions } from "./responses.js";
+export { KamihiError } from "@kamihi/core";

@@ -89,7 +89,7 @@ interface WebhookState {
   lastErrorMessage?: string;
 }
 
-export const DEFAULT_TEST_TOKEN = "1234567890:AAEmulatorTestTokenForKamihiTests0001";
+export const DEFAULT_TEST_TOKEN = "1234567890:AAEmulatorTestTokenForKamihiTests01";
 
 const MEDIA_METHODS: Record<string, string> = {
   sendPhoto: "photo",

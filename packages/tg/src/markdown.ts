@@ -19,23 +19,31 @@ export interface PreparedText {
  * escaped unless it is part of real formatting, so user text can never break the message.
  */
 export function toMarkdownV2(markdown: string): string {
-  // The converter leaves a literal backslash unescaped in ordinary text (so it would escape
-  // whatever follows it, or end the message on a bare "\\"). Hand it literal backslashes as a
-  // private-use character instead, and escape them afterwards. In CommonMark a backslash is
-  // literal unless it escapes ASCII punctuation; inside code spans it is always literal.
-  const protectedInput = markdown
-    .split(/(```[\s\S]*?```|`[^`\n]*`)/)
+  // Escaped characters (CommonMark's `\*`, which templates produce for every interpolated
+  // value) and literal backslashes are hidden from the converter as private-use characters
+  // and written back as MarkdownV2 escapes: the converter mishandles some of them (it drops
+  // a backslash, or breaks on an escaped backtick inside emphasis). Code spans are left as
+  // they are, since escapes do not apply inside them.
+  const hidden = markdown
+    // A backtick after an odd number of backslashes is escaped: it opens no code span.
+    .split(/((?<=(?:^|[^\\])(?:\\\\)*)(?:```[\s\S]*?```|`[^`\n]*`))/)
     .map((part, index) =>
       index % 2 === 1
         ? part
-        : part.replace(/\\\\/g, BACKSLASH).replace(/\\(?![!-/:-@[-`{-~])/g, BACKSLASH),
+        : part
+            .replace(/\\([!-/:-@[-`{-~])/g, (_, char: string) => hide(char))
+            .replace(/\\/g, hide("\\")),
     )
     .join("");
-  return telegramify(protectedInput, "escape").replace(/\n+$/, "").replaceAll(BACKSLASH, "\\\\");
+  return telegramify(hidden, "escape")
+    .replace(/\n+$/, "")
+    .replace(HIDDEN, (char) => `\\${String.fromCharCode(char.charCodeAt(0) - PRIVATE_USE)}`);
 }
 
-/** Stands for a literal backslash while the converter runs (a private-use character). */
-const BACKSLASH = "\uE000";
+/** Escaped ASCII characters travel through the converter as U+E000 + their code. */
+const PRIVATE_USE = 0xe000;
+const HIDDEN = /[\uE000-\uE07F]/g;
+const hide = (char: string) => String.fromCharCode(PRIVATE_USE + char.charCodeAt(0));
 
 /** Prepares one chunk of text in the given format. */
 export function prepare(text: string, format: TextFormat = "markdown"): PreparedText {

@@ -18,7 +18,7 @@ import {
   type UpdateHandler,
 } from "@kamihi/core";
 import Fastify, { type FastifyInstance } from "fastify";
-import { Input, Telegraf } from "telegraf";
+import { type Context, Input, type Middleware, Telegraf } from "telegraf";
 import { type CallFailure, failureError, readFailure, scrubError } from "./errors.js";
 import { MAX_CAPTION_LENGTH, prepare, splitText } from "./markdown.js";
 import { RateLimiter, type RateLimits, TELEGRAM_LIMITS } from "./rate-limiter.js";
@@ -41,6 +41,8 @@ export interface TelegrafTransportOptions {
   retryDelayMs?: number;
   /** Update types to receive; Telegram's default when omitted. */
   allowedUpdates?: string[];
+  /** Raw Telegraf middleware that runs before the handler (call `next()` to go on). */
+  middlewares?: ReadonlyArray<Middleware<Context>>;
   logger?: Logger;
 }
 
@@ -91,6 +93,7 @@ export function createTelegrafTransport(options: TelegrafTransportOptions): Tele
   });
   const webhookMode = (options.mode ?? "polling") === "webhook";
   let handler: UpdateHandler | undefined;
+  for (const middleware of options.middlewares ?? []) bot.use(middleware);
   // One middleware for the transport's life: a restart swaps the handler, never stacks them.
   bot.use(async (ctx) => {
     await handler?.(ctx.update as Update, { raw: ctx });

@@ -1,0 +1,13 @@
+import { bot } from "kamihi";
+
+export default bot.action(
+  async function time({ settings }) {
+    const now = new Intl.DateTimeFormat("en-GB", {
+      timeZone: settings.timezone,
+      dateStyle: "full",
+      timeStyle: "short",
+    }).format(new Date());
+    return `It is ${now} in ${settings.timezone}.`;
+  },
+  { description: "Tell the time in the bot's timezone" },
+);

@@ -1,0 +1,109 @@
+import { type ActionInfo, type ActionRegistry, checkCommandName, KamihiError } from "@kamihi/core";
+import type { ActionContext } from "./context.js";
+
+/** What a handler may return; see `renderResponse`. */
+export type ActionResult = unknown;
+
+/** A handler: one function that gets the context and returns the response. */
+export type ActionHandler = (context: ActionContext) => ActionResult | Promise<ActionResult>;
+
+/** Options of `bot.action()`. */
+export interface ActionOptions {
+  /** Commands (without `/`) that run the action; replaces the default (the function's name). */
+  commands?: readonly string[];
+  /** Shown in the command menu and in /help. */
+  description?: string;
+  /** The action's name; defaults to the function's name. */
+  name?: string;
+}
+
+/** A registered action: its info plus the handler. */
+export interface RegisteredAction extends ActionInfo {
+  handler: ActionHandler;
+}
+
+/** The actions of one bot, checked as they are registered and again before start. */
+export class Registry implements ActionRegistry {
+  private readonly actions: RegisteredAction[] = [];
+  /** The module being imported by discovery: the source of what it registers. */
+  currentSource: string | undefined;
+
+  add(handler: ActionHandler, options: ActionOptions = {}): RegisteredAction {
+    const source = this.currentSource ?? callerFile();
+    const name = options.name ?? handler.name;
+    if (typeof handler !== "function") {
+      throw new KamihiError(
+        "KAMIHI_ACTION_INVALID_COMMAND",
+        `bot.action() needs a function${source ? ` (in ${source})` : ""}: bot.action(async function start(ctx) { … })`,
+      );
+    }
+    if (name === "" || name === "anonymous") {
+      throw new KamihiError(
+        "KAMIHI_ACTION_INVALID_COMMAND",
+        `An action${source ? ` in ${source}` : ""} has no name: write a named function (async function start() { … }) or pass { name } or { commands }.`,
+      );
+    }
+    const commands = [...(options.commands ?? [name])];
+    for (const command of commands) {
+      const problem = checkCommandName(command);
+      if (problem !== null) {
+        throw new KamihiError(
+          "KAMIHI_ACTION_INVALID_COMMAND",
+          `The action "${name}"${source ? ` in ${source}` : ""} has an invalid command: ${problem}.`,
+          { details: { action: name, command, ...(source ? { source } : {}) } },
+        );
+      }
+    }
+    for (const command of commands) {
+      const clash = this.byCommand(command) ?? (command === "help" ? HELP : undefined);
+      if (clash !== undefined) {
+        throw new KamihiError(
+          "KAMIHI_ACTION_DUPLICATE_COMMAND",
+          `The command /${command} is declared twice: by "${clash.name}"${clash.source ? ` in ${clash.source}` : ""} and by "${name}"${source ? ` in ${source}` : ""}. Rename one, or set commands: [...] on one of them.`,
+          { details: { command, first: clash.source, second: source } },
+        );
+      }
+    }
+    const action: RegisteredAction = {
+      name,
+      commands,
+      ...(options.description === undefined ? {} : { description: options.description }),
+      ...(source === undefined ? {} : { source }),
+      public: false,
+      questions: [],
+      handler,
+    };
+    this.actions.push(action);
+    return action;
+  }
+
+  list(): readonly RegisteredAction[] {
+    return this.actions;
+  }
+
+  get(name: string): RegisteredAction | undefined {
+    return this.actions.find((a) => a.name === name);
+  }
+
+  byCommand(command: string): RegisteredAction | undefined {
+    return this.actions.find((a) => a.commands.includes(command));
+  }
+}
+
+/** The built-in /help, reserved so no action can take its command by accident. */
+const HELP = { name: "help (built in)", source: "kamihi" } as const;
+
+/** The file that called bot.action(), from the stack, when discovery did not say. */
+function callerFile(): string | undefined {
+  const stack = new Error().stack?.split("\n").slice(1) ?? [];
+  for (const line of stack) {
+    const match = /\((?:file:\/\/)?([^()]+?):\d+:\d+\)$|at (?:file:\/\/)?([^ ()]+?):\d+:\d+$/.exec(
+      line.trim(),
+    );
+    const file = match?.[1] ?? match?.[2];
+    if (file === undefined || file.startsWith("node:")) continue;
+    if (/[/\\]packages[/\\]kamihi[/\\]|[/\\]node_modules[/\\]kamihi[/\\]/.test(file)) continue;
+    return file;
+  }
+  return undefined;
+}

@@ -294,17 +294,32 @@ export function runStoreConformance(options: ConformanceOptions): void {
         assert.equal(first?.name, "Grace");
       });
 
-      it("gives exactly one winner to concurrent findOneAndUpdate on one document", async () => {
+      it("gives exactly one winner to concurrent conditional updates of one document", async () => {
         const leases = fresh<{ job: string; owner: number | null }>();
-        await leases.insertOne({ _id: "lease", job: "report", owner: null });
-        const attempts = await Promise.all(
-          Array.from({ length: 20 }, (_, i) =>
-            leases.findOneAndUpdate({ _id: "lease", owner: null }, { $set: { owner: i + 1 } }),
-          ),
-        );
-        const winners = attempts.filter((doc) => doc !== null);
-        assert.equal(winners.length, 1);
-        assert.equal((await leases.findOne({ _id: "lease" }))?.owner, winners[0]?.owner);
+        for (let round = 0; round < 5; round++) {
+          await leases.deleteMany({});
+          await leases.insertOne({ _id: "lease", job: "report", owner: null });
+          const attempts = await Promise.all(
+            Array.from({ length: 20 }, (_, i) =>
+              leases.findOneAndUpdate({ _id: "lease", owner: null }, { $set: { owner: i + 1 } }),
+            ),
+          );
+          const winners = attempts.filter((doc) => doc !== null);
+          assert.equal(winners.length, 1, `round ${round}: findOneAndUpdate winners`);
+          assert.equal((await leases.findOne({ _id: "lease" }))?.owner, winners[0]?.owner);
+
+          await leases.updateOne({ _id: "lease" }, { $set: { owner: null } });
+          const updates = await Promise.all(
+            Array.from({ length: 20 }, (_, i) =>
+              leases.updateOne({ _id: "lease", owner: null }, { $set: { owner: 100 + i } }),
+            ),
+          );
+          assert.equal(
+            updates.reduce((sum, r) => sum + r.modifiedCount, 0),
+            1,
+            `round ${round}: updateOne winners`,
+          );
+        }
       });
 
       it("rejects updates that are not operator documents, or use unsupported operators", async () => {

@@ -56,6 +56,11 @@ export interface MongoStoreOptions {
   operationTimeoutMs?: number;
   /** Indexes to create (idempotently) when the store connects, by collection name. */
   indexes?: Readonly<Record<string, readonly IndexSpec[]>>;
+  /**
+   * Lock each document for single-document updates, for servers whose conditional updates are
+   * not atomic under concurrency. Default: detected (on for FerretDB, off for MongoDB).
+   */
+  serializeUpdates?: boolean;
   /** How often expired documents are deleted when the server has no TTL indexes. Default: 60000 ms. */
   ttlSweepIntervalMs?: number;
   /** Extra driver options. */
@@ -102,6 +107,17 @@ export function createMongoStore(options: MongoStoreOptions): Store {
     try {
       await withTimeout(client.connect(), connectTimeoutMs + 1000, "connect");
       await withTimeout(db.command({ ping: 1 }), connectTimeoutMs, "ping");
+      if (options.serializeUpdates === undefined) {
+        const info = await withTimeout(
+          db.admin().command({ buildInfo: 1 }),
+          connectTimeoutMs,
+          "buildInfo",
+        );
+        serializeUpdates = info.ferretdbVersion !== undefined;
+        if (serializeUpdates) {
+          log.info("FerretDB detected: single-document updates are serialized with Kamihi's locks");
+        }
+      }
     } catch (error) {
       await client.close(true).catch(() => {});
       const reason = scrub(error instanceof Error ? error.message : String(error));
@@ -307,6 +323,30 @@ export function createMongoStore(options: MongoStoreOptions): Store {
     return name;
   }
 
+  /** Whether single-document updates need Kamihi's locks (see `serialized`). */
+  let serializeUpdates = options.serializeUpdates ?? false;
+  const locks = () => db.collection<{ _id: string; at: Date }>(`${prefix}_locks`);
+
+  /** Takes a short-lived lock by inserting its id; waits (bounded) while someone holds it. */
+  async function acquireLock(id: string) {
+    const deadline = Date.now() + operationTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await locks().insertOne({ _id: id, at: new Date() });
+        return;
+      } catch (error) {
+        if (!isDuplicateError(error)) throw error;
+      }
+      // A holder that died leaves its lock behind: it expires after the operation bound.
+      await locks().deleteOne({ _id: id, at: { $lt: new Date(Date.now() - operationTimeoutMs) } });
+      if (Date.now() > deadline)
+        throw new Error(`the document stayed locked for ${operationTimeoutMs} ms`);
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(50, 2 + attempt * 2) * Math.random()),
+      );
+    }
+  }
+
   function makeCollection<T extends Document>(name: string): Collection<T> {
     const fullName = prefix + name;
     const raw = db.collection<Document>(fullName);
@@ -421,13 +461,15 @@ export function createMongoStore(options: MongoStoreOptions): Store {
               upsert,
             );
             const query = await visible(base);
-            const doc = await retryAfterPurge(() =>
-              raw.findOneAndUpdate(query, change, {
-                upsert,
-                returnDocument: opts.returnDocument ?? "after",
-                ...(opts.sort ? { sort: opts.sort } : {}),
-                includeResultMetadata: false,
-              }),
+            const doc = await serialized(query, opts.sort, (target) =>
+              retryAfterPurge(() =>
+                raw.findOneAndUpdate(target, change, {
+                  upsert,
+                  returnDocument: opts.returnDocument ?? "after",
+                  ...(opts.sort ? { sort: opts.sort } : {}),
+                  includeResultMetadata: false,
+                }),
+              ),
             );
             return doc as unknown as Stored<T> | null;
           },
@@ -449,6 +491,35 @@ export function createMongoStore(options: MongoStoreOptions): Store {
         run(fullName, "createIndex", () => ensureIndex(fullName, spec)),
     };
 
+    /**
+     * Runs a single-document update so that concurrent callers see it as atomic, as MongoDB
+     * guarantees. On servers that do not (FerretDB 1.x reads and writes a document in two
+     * steps, so two conditional updates can both win), the target document is locked first
+     * with a unique insert into the locks collection, which those servers do enforce.
+     */
+    async function serialized<R>(
+      query: Document,
+      sort: FindOptions["sort"],
+      update: (target: Document) => Promise<R>,
+    ): Promise<R> {
+      if (!serializeUpdates) return update(query);
+      const candidate = await raw.findOne(query, {
+        projection: { _id: 1 },
+        ...(sort ? { sort } : {}),
+      });
+      // No match: nothing to race for (an upsert's insert is guarded by unique indexes).
+      if (candidate === null) return update(query);
+      const lockId = `${fullName}:${String(candidate._id)}`;
+      await acquireLock(lockId);
+      try {
+        return await update({ $and: [query, { _id: candidate._id }] });
+      } finally {
+        await locks()
+          .deleteOne({ _id: lockId as never })
+          .catch(() => {});
+      }
+    }
+
     async function updateWith(
       kind: "one" | "many",
       filter: Filter<Stored<T>>,
@@ -459,11 +530,12 @@ export function createMongoStore(options: MongoStoreOptions): Store {
       const upsert = opts.upsert === true;
       const change = withUpdateFields(base, checkUpdate(fullName, update), new Date(), upsert);
       const query = await visible(base);
-      const result = await retryAfterPurge(() =>
+      const result =
         kind === "one"
-          ? raw.updateOne(query, change, { upsert })
-          : raw.updateMany(query, change, { upsert }),
-      );
+          ? await serialized(query, undefined, (target) =>
+              retryAfterPurge(() => raw.updateOne(target, change, { upsert })),
+            )
+          : await retryAfterPurge(() => raw.updateMany(query, change, { upsert }));
       return {
         matchedCount: result.matchedCount,
         modifiedCount: result.modifiedCount,

@@ -77,6 +77,13 @@ export class Registry implements ActionRegistry {
     return action;
   }
 
+  /** A registry holding the same actions, to add more to without touching this one. */
+  copy(): Registry {
+    const copy = new Registry();
+    copy.actions.push(...this.actions);
+    return copy;
+  }
+
   list(): readonly RegisteredAction[] {
     return this.actions;
   }

@@ -21,7 +21,7 @@ import { createStore } from "@kamihi/db";
 import { createTemplateEngine, escapeMarkdown } from "@kamihi/templates";
 import { createTelegrafTransport } from "@kamihi/tg";
 import { pino } from "pino";
-import type { Context, Middleware } from "telegraf";
+import { Composer, type Context, type Middleware } from "telegraf";
 import {
   type ActionHandler,
   type ActionOptions,
@@ -66,7 +66,8 @@ interface Running {
   queue: ChatQueue;
   username: string;
   ownsStore: boolean;
-  awaitUpdates: boolean;
+  /** `bot.use()` middleware, run inside each chat's turn so it cannot reorder a chat. */
+  middleware: ReturnType<typeof Composer.compose<Context>> | undefined;
 }
 
 /** Where discovery points `bot.action()` while it imports action modules. */
@@ -82,14 +83,18 @@ type GlobalWithRegistry = typeof globalThis & {
  * singleton `bot`; tests create their own with `createBot()`.
  */
 export class Kamihi {
-  readonly registry = new Registry();
+  /** Actions registered in code (outside discovery); every start begins from these. */
+  private readonly declared = new Registry();
+  /** The actions of the current (or last) start: the declared ones plus the discovered. */
+  private registry: Registry = this.declared;
+  private starting: Promise<void> | undefined;
   private parts: BotParts = {};
   private readonly middlewares: Array<Middleware<Context>> = [];
   private running: Running | undefined;
 
   /** Registers an action; returns the handler so `export default bot.action(...)` works. */
   action<H extends ActionHandler>(handler: H, options?: ActionOptions): H {
-    const target = (globalThis as GlobalWithRegistry)[DISCOVERING] ?? this.registry;
+    const target = (globalThis as GlobalWithRegistry)[DISCOVERING] ?? this.declared;
     target.add(handler, options);
     return handler;
   }
@@ -148,7 +153,25 @@ export class Kamihi {
    * starts receiving updates.
    */
   async start(options: StartOptions = {}): Promise<void> {
-    if (this.running) throw new KamihiError("KAMIHI_BOT_RUNNING", "The bot is already running.");
+    if (this.running || this.starting) {
+      throw new KamihiError(
+        "KAMIHI_BOT_RUNNING",
+        "The bot is already running (or starting); stop it first.",
+      );
+    }
+    this.starting = this.startNow(options);
+    try {
+      await this.starting;
+    } finally {
+      this.starting = undefined;
+    }
+  }
+
+  private async startNow(options: StartOptions): Promise<void> {
+    // Each start discovers afresh into its own registry, so a restart (or a retry after a
+    // failed start) never meets the actions of the previous one.
+    const registry = this.declared.copy();
+    this.registry = registry;
     const root = resolve(options.root ?? process.cwd());
     const loaded = await loadSettings({
       cwd: root,
@@ -169,12 +192,12 @@ export class Kamihi {
         release = resolve;
       });
       await previous;
-      global[DISCOVERING] = this.registry;
+      global[DISCOVERING] = registry;
       try {
         const modules = await discoverActions(
           root,
           join(root, options.actionsDir ?? "actions"),
-          this.registry,
+          registry,
         );
         log.debug({ modules }, "actions discovered");
       } finally {
@@ -215,7 +238,6 @@ export class Kamihi {
         },
         limits: settings.limits,
         logger: log,
-        middlewares: this.middlewares,
       });
     }
     const running: Running = {
@@ -227,18 +249,21 @@ export class Kamihi {
       transport,
       templates,
       queue: new ChatQueue(),
+      middleware: this.middlewares.length === 0 ? undefined : Composer.compose(this.middlewares),
       username: "",
       ownsStore,
-      awaitUpdates: settings.tg.mode === "webhook",
     };
     try {
       running.username = (await transport.getMe().catch(() => undefined))?.username ?? "";
+      // The handler returns once the update is queued: a slow action never delays the next
+      // getUpdates, nor the webhook's answer to Telegram (which would send the update again).
       await transport.start(async (update, context) => {
-        const handled = this.enqueue(running, update, context.raw);
-        if (running.awaitUpdates) await handled;
+        void this.enqueue(running, update, context.raw);
       });
       running.username = (await transport.getMe()).username;
-      await transport.setCommands(this.menu());
+      await transport.setCommands(this.menu(registry, log)).catch((error: unknown) => {
+        log.warn({ err: error }, "the command menu could not be published; commands still work");
+      });
     } catch (error) {
       await transport.stop().catch(() => {});
       if (ownsStore) await store.close().catch(() => {});
@@ -258,6 +283,8 @@ export class Kamihi {
 
   /** Stops taking updates, finishes the ones in flight, and closes what the bot opened. */
   async stop(): Promise<void> {
+    // A stop during start waits for the start, then stops what it started.
+    if (this.starting) await this.starting.catch(() => {});
     const running = this.running;
     if (!running) return;
     this.running = undefined;
@@ -268,28 +295,44 @@ export class Kamihi {
     running.log.info("Kamihi bot stopped");
   }
 
-  /** The command menu: every action's commands, then /help. */
-  private menu() {
-    const entries = this.registry.list().flatMap((action) =>
+  /**
+   * The command menu: every action's commands, then /help, within Telegram's limits (100
+   * commands, descriptions of 1 to 256 characters).
+   */
+  private menu(registry: Registry, log: Logger) {
+    const entries = registry.list().flatMap((action) =>
       action.commands.map((command) => ({
         command,
-        description: (action.description ?? action.name).slice(0, 256),
+        description: menuDescription(action.description, action.name),
       })),
     );
-    return [...entries, { command: "help", description: "List what I can do" }];
+    if (entries.length > 99) {
+      log.warn(
+        { commands: entries.length },
+        "Telegram shows at most 100 commands; the menu lists the first 99 and /help",
+      );
+    }
+    return [...entries.slice(0, 99), { command: "help", description: "List what I can do" }];
   }
 
   private enqueue(running: Running, update: Update, raw: unknown): Promise<void> {
     const summary = summarizeUpdate(update);
     const key = String(summary.chat?.id ?? summary.from?.id ?? `update:${update.update_id}`);
-    return running.queue.run(key, () =>
-      this.handle(running, update, summary, raw).catch((error: unknown) => {
+    return running.queue.run(key, async () => {
+      try {
+        const handle = () => this.handle(running, update, summary, raw);
+        if (running.middleware !== undefined && raw !== undefined) {
+          await running.middleware(raw as Context, handle);
+        } else {
+          await handle();
+        }
+      } catch (error) {
         running.log.error(
           { err: error, updateId: update.update_id },
           "update could not be handled",
         );
-      }),
-    );
+      }
+    });
   }
 
   private async handle(running: Running, update: Update, summary: UpdateSummary, raw: unknown) {
@@ -416,6 +459,13 @@ export function parseCommand(
     ...(match[2] === undefined ? {} : { bot: match[2] }),
     args: (match[3] ?? "").trim(),
   };
+}
+
+/** A menu description Telegram accepts: 1 to 256 characters, never a cut emoji. */
+function menuDescription(description: string | undefined, name: string): string {
+  const text = (description ?? "").trim() || name;
+  const chars = [...text];
+  return chars.length <= 256 ? text : `${chars.slice(0, 255).join("")}…`;
 }
 
 /** Later overrides win key by key, so configure() can be called several times. */

@@ -13,8 +13,9 @@ const SKIP = /\.(d\.ts|test\.[cm]?[jt]s|spec\.[cm]?[jt]s)$/;
 export function findActionModules(dir: string): string[] {
   if (!existsSync(dir)) return [];
   const found: string[] = [];
+  // Code-point order: the same on every machine, whatever its locale.
   const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
-    a.name.localeCompare(b.name),
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
   );
   for (const entry of entries) {
     if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
@@ -35,17 +36,17 @@ export async function discoverActions(
   registry: Registry,
 ): Promise<string[]> {
   const modules = findActionModules(dir);
-  const { tsImport } = await import("tsx/esm/api");
-  // A fresh module instance per discovery, so a second bot in the same process (tests) sees
-  // its actions register again instead of getting the cached modules of the first.
-  const generation = ++discoveries;
+  // One tsx namespace per discovery: every action module of this start shares one instance
+  // of what they import (a helper, a client), while a second bot in the same process (tests)
+  // gets fresh modules whose actions register again. The loader stays registered, so actions
+  // can still import TypeScript lazily at run time.
+  const { register } = await import("tsx/esm/api");
+  const loader = register({ namespace: `kamihi-discovery-${++discoveries}` });
   for (const file of modules) {
     const shown = relative(root, file);
     registry.currentSource = shown;
-    const url = `${pathToFileURL(file).href}?kamihi-discovery=${generation}`;
     try {
-      if (/\.m?ts$/.test(file)) await tsImport(url, import.meta.url);
-      else await import(url);
+      await loader.import(pathToFileURL(file).href, import.meta.url);
     } catch (error) {
       if (error instanceof KamihiError) throw error;
       throw new KamihiError(

@@ -2,10 +2,10 @@
  * Kamihi: a batteries-included framework for Telegram bots. Write actions; Kamihi does the rest.
  *
  * ```ts
- * import { bot } from "kamihi";
+ * import { bot, md } from "kamihi";
  *
  * export default bot.action(async function start({ user }) {
- *   return `Hello ${user.firstName}!`;
+ *   return md`Hello **${user.firstName}**!`; // values are escaped: names never become formatting
  * }, { description: "Say hello" });
  * ```
  *
@@ -29,5 +29,6 @@ export type { BotParts, StartOptions } from "./bot.js";
 export type { ActionHandler, ActionOptions } from "./actions.js";
 export type { ActionContext, ActionUser } from "./context.js";
 export { renderResponse } from "./responses.js";
+export { escapeMarkdown, md } from "./md.js";
 export type { FileSource, MediaOptions } from "./responses.js";
 export { KamihiError } from "@kamihi/core";

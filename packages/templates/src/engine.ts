@@ -168,7 +168,7 @@ function display(root: string, path: string): string {
 /** A render failure that names the file and line, as Eta reports them. */
 function renderError(root: string, file: string, error: unknown): KamihiError {
   const where = display(root, file);
-  if (error instanceof EtaParseError) {
+  if (error instanceof EtaParseError && !/Bad template syntax/.test(error.message)) {
     const position = /at line (\d+) col (\d+)/.exec(error.message);
     const reason = error.message.split(" at line")[0] ?? error.message;
     return new KamihiError(
@@ -178,6 +178,18 @@ function renderError(root: string, file: string, error: unknown): KamihiError {
         cause: error,
         details: { file: where, ...(position ? { line: Number(position[1]) } : {}) },
       },
+    );
+  }
+  if (error instanceof EtaError && /Bad template syntax/.test(error.message)) {
+    // The JavaScript inside the tags does not compile; Eta's message carries the whole
+    // compiled function, so keep only the reason.
+    const reason =
+      error.message.split("\n").find((line) => /Error|Unexpected|missing/i.test(line)) ??
+      "invalid JavaScript";
+    return new KamihiError(
+      "KAMIHI_TEMPLATE_RENDER_FAILED",
+      `${where}: template syntax error: ${reason.trim()} (check that every "<% {" has its "<% } %>")`,
+      { cause: error, details: { file: where } },
     );
   }
   if (error instanceof EtaRuntimeError) {

@@ -183,3 +183,28 @@ describe("escapeMarkdown", () => {
     assert.match(seen.text, /not code$/);
   });
 });
+
+describe("more hostile input", () => {
+  it("never lets mixed leading spaces and tabs become a code block", () => {
+    for (const value of [" \tcode", "  \tcode", "\tcode", "x\n \t code", "    code"]) {
+      const seen = shown(`Intro:\n\n${escapeMarkdown(value)}`);
+      assert.deepEqual(seen.entities, [], JSON.stringify(value));
+    }
+  });
+
+  it("reports broken JavaScript in tags without dumping the compiled template", async () => {
+    const root = project({ "actions/a/a.md.eta": "<% if (it.x) { %>\nshown\n" });
+    await assert.rejects(
+      createTemplateEngine({ root }).forAction("actions/a").render("a.md", { x: 1 }),
+      (err: unknown) => {
+        assert.ok(isKamihiError(err, "KAMIHI_TEMPLATE_RENDER_FAILED"));
+        assert.match(
+          err.message,
+          /^actions\/a\/a\.md\.eta: template syntax error: .+check that every/,
+        );
+        assert.ok(!err.message.includes("__eta"), err.message);
+        return true;
+      },
+    );
+  });
+});

@@ -1,4 +1,4 @@
-import { bot } from "kamihi";
+import { bot, md } from "kamihi";
 
 export default bot.action(
   async function time({ settings }) {
@@ -7,7 +7,7 @@ export default bot.action(
       dateStyle: "full",
       timeStyle: "short",
     }).format(new Date());
-    return `It is ${now} in ${settings.timezone}.`;
+    return md`It is ${now} in ${settings.timezone}.`;
   },
   { description: "Tell the time in the bot's timezone" },
 );

@@ -12,15 +12,9 @@ after(async () => {
 export const fixture = (name: string) =>
   fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
-/** A bot on the embedded store, talking to a fresh emulator, with fast limits for tests. */
-export async function startBot(
-  name: string,
-  setup: (bot: Kamihi) => void = () => {},
-): Promise<{ bot: Kamihi; emu: Emulator }> {
-  const emu = await createEmulator();
-  cleanups.push(() => emu.stop());
-  const bot = createBot();
-  bot.configure({
+/** A new bot on the embedded store, talking to `emu`, with fast limits for tests. */
+export function testBot(emu: Emulator): Kamihi {
+  return createBot().configure({
     logger: silentLogger,
     settings: {
       token: emu.token,
@@ -29,6 +23,16 @@ export async function startBot(
       limits: { perChatPerSecond: 1000, perGroupPerMinute: 1000, globalPerSecond: 1000 },
     },
   });
+}
+
+/** A started bot on a fixture project and a fresh emulator, both stopped after the file. */
+export async function startBot(
+  name: string,
+  setup: (bot: Kamihi) => void = () => {},
+): Promise<{ bot: Kamihi; emu: Emulator }> {
+  const emu = await createEmulator();
+  cleanups.push(() => emu.stop());
+  const bot = testBot(emu);
   setup(bot);
   await bot.start({ root: fixture(name) });
   cleanups.push(() => bot.stop());

@@ -1,23 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isKamihiError, silentLogger } from "@kamihi/core";
+import { isKamihiError } from "@kamihi/core";
 import { createEmulator, messageText } from "@kamihi/testing";
-import { createBot, md } from "../src/index.js";
-import { fixture, startBot } from "./helpers.js";
+import { md } from "../src/index.js";
+import { fixture, startBot, testBot } from "./helpers.js";
 
 async function fresh(name: string) {
   const emu = await createEmulator();
-  const bot = createBot();
-  bot.configure({
-    logger: silentLogger,
-    settings: {
-      token: emu.token,
-      tg: { apiRoot: emu.apiRoot },
-      db: { url: "memory://" },
-      limits: { perChatPerSecond: 1000, perGroupPerMinute: 1000, globalPerSecond: 1000 },
-    },
-  });
-  return { emu, bot, root: fixture(name) };
+  return { emu, bot: testBot(emu), root: fixture(name) };
 }
 
 describe("lifecycle", () => {

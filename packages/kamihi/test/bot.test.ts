@@ -124,18 +124,24 @@ describe("a bot discovered from its actions folder", async () => {
     const slowChat = emu.chat();
     const fastChat = emu.chat();
     const started = Date.now();
-    await slowChat.command("slow", "600");
+    await slowChat.command("slow", "1500");
     await slowChat.command("stamp", "after slow");
     await fastChat.command("stamp", "fast");
     const fast = await fastChat.expectReply("stamp fast");
     const fastAt = Date.now() - started;
-    await slowChat.expectReply("slow done", { timeout: 3000 });
+    const slowRepliesMeanwhile = slowChat.replies().length;
+    await slowChat.expectReply("slow done", { timeout: 5000 });
     const slowAt = Date.now() - started;
-    await slowChat.expectReply("stamp after slow", { timeout: 3000 });
+    await slowChat.expectReply("stamp after slow", { timeout: 5000 });
     assert.ok(fast);
-    // The fast chat's answer came while the slow action was still sleeping its 600 ms.
-    assert.ok(fastAt < 600, `fast chat answered after ${fastAt} ms`);
-    assert.ok(slowAt >= 600, `slow chat answered after ${slowAt} ms`);
+    assert.equal(
+      slowRepliesMeanwhile,
+      0,
+      "the fast chat was answered while the slow one still waited",
+    );
+    // The fast chat's answer came while the slow action was still sleeping its 1500 ms.
+    assert.ok(fastAt < 1500, `fast chat answered after ${fastAt} ms`);
+    assert.ok(slowAt >= 1500, `slow chat answered after ${slowAt} ms`);
   });
 });
 

@@ -1,11 +1,4 @@
-import {
-  type Collection,
-  type Document,
-  type Filter,
-  type IndexSpec,
-  KamihiError,
-  type UpdateFilter,
-} from "@kamihi/core";
+import { type Collection, type Document, type IndexSpec, KamihiError } from "@kamihi/core";
 import { ObjectId } from "bson";
 
 /** The update operators every store supports. */
@@ -207,13 +200,6 @@ export function duplicateKeyError(
       },
     },
   );
-}
-
-/** Re-types a port filter for internal use. */
-export function asDocument<T>(
-  filter: Filter<T> | UpdateFilter<T> | undefined,
-): Document | undefined {
-  return filter as Document | undefined;
 }
 
 /** One collection object per name, made on first use. */

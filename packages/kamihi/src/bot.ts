@@ -1,5 +1,5 @@
 import { dirname, join, resolve } from "node:path";
-import { type LoadedSettings, loadSettings, type SettingsInput } from "@kamihi/config";
+import { loadSettings, type SettingsInput } from "@kamihi/config";
 import {
   type ActionRegistry,
   type Chat,
@@ -58,7 +58,6 @@ export interface StartOptions {
 interface Running {
   root: string;
   settings: Settings;
-  loaded?: LoadedSettings;
   log: Logger;
   store: Store;
   transport: Transport;
@@ -243,7 +242,6 @@ export class Kamihi {
     const running: Running = {
       root,
       settings,
-      loaded,
       log,
       store,
       transport,
@@ -254,7 +252,6 @@ export class Kamihi {
       ownsStore,
     };
     try {
-      running.username = (await transport.getMe().catch(() => undefined))?.username ?? "";
       // The handler returns once the update is queued: a slow action never delays the next
       // getUpdates, nor the webhook's answer to Telegram (which would send the update again).
       await transport.start(async (update, context) => {

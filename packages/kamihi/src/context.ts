@@ -2,7 +2,6 @@ import type {
   Chat,
   Logger,
   MessageRef,
-  OutgoingMessage,
   Settings,
   Store,
   TelegramUser,
@@ -59,6 +58,3 @@ export function actionUser(from: TelegramUser): ActionUser {
     telegram: from,
   };
 }
-
-/** Re-exported for the response helpers. */
-export type { OutgoingMessage };

@@ -1,7 +1,13 @@
 /**
- * The commands of the `kamihi` CLI, written against Kamihi's core interfaces.
+ * The commands of the `kamihi` command line, written against Kamihi's ports: the `kamihi`
+ * package wires them to a project. Usable on their own with any `UserService`.
  *
  * @packageDocumentation
  */
 
-export {};
+export { createProgram, EXIT, runCli } from "./program.js";
+export type { CliOptions } from "./program.js";
+export { registerAccessCommands, telegramId } from "./access.js";
+export type { AccessCommandsContext, AccessProject } from "./access.js";
+export { printable, table } from "./output.js";
+export type { Output } from "./output.js";

@@ -51,6 +51,17 @@ function group<const E extends v.ObjectEntries>(entries: E) {
 
 const port = integer(1, 65535);
 
+/** A Telegram user id; digits in a text are accepted too (lists from the environment). */
+const telegramId = v.pipe(
+  v.union(
+    [v.number(), v.pipe(v.string(), v.regex(/^\d+$/))],
+    "expected a Telegram user id (a positive integer)",
+  ),
+  v.transform(Number),
+  v.integer("expected a Telegram user id (a positive integer)"),
+  v.minValue(1, "expected a Telegram user id (a positive integer)"),
+);
+
 const logLevel = oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
 
 /** Telegram bot tokens: the bot id, a colon, then 35 URL-safe characters. */
@@ -180,6 +191,35 @@ export const settingsSchema = v.object({
     registration: v.optional(oneOf(["closed", "open", "approval"]), "closed"),
     /** Roles given to users who register by themselves. */
     defaultRoles: v.optional(v.array(text("a role name"), "expected a list of role names"), []),
+    /** Telegram ids made admins (and created if missing) when the bot starts: the first admins. */
+    admins: v.optional(v.array(telegramId, "expected a list of Telegram user ids"), []),
+    /**
+     * Changes made elsewhere (the CLI, the admin, another instance) reach this instance's cache
+     * within this many seconds.
+     */
+    cacheSeconds: v.optional(
+      v.pipe(
+        v.number("expected a number of seconds"),
+        v.minValue(0.05, "expected at least 0.05 seconds"),
+        v.maxValue(3600, "expected at most 3600 seconds"),
+      ),
+      2,
+    ),
+    /** Told to a user whose registration awaits approval. */
+    pendingMessage: v.optional(
+      text(),
+      "Thanks! Your request was sent to the admins; I'll tell you when it is approved.",
+    ),
+    /** Told to a user when an admin approves them. */
+    approvedMessage: v.optional(
+      text(),
+      "Welcome! An admin approved your access. Send /help to start.",
+    ),
+    /** Told to a user when an admin denies them; empty to stay silent. */
+    deniedMessage: v.optional(
+      v.string("expected a text (empty to stay silent)"),
+      "Sorry, your request was not approved.",
+    ),
   }),
   log: group({
     level: v.optional(logLevel, "info"),

@@ -23,6 +23,13 @@ export const errorCodes = {
   KAMIHI_ACTION_BAD_RESPONSE: "An action returned something that is not a response.",
   KAMIHI_BOT_RUNNING: "The bot is running; this can only be done before it starts.",
   KAMIHI_BOT_NOT_RUNNING: "The bot is not running yet.",
+  KAMIHI_USER_NOT_FOUND: "No user has that Telegram id.",
+  KAMIHI_USER_EXISTS: "A user with that Telegram id already exists.",
+  KAMIHI_USER_INVALID: "User fields (or the project's custom user data) failed validation.",
+  KAMIHI_ROLE_NOT_FOUND: "No role has that name.",
+  KAMIHI_ROLE_EXISTS: "A role with that name already exists.",
+  KAMIHI_PERMISSION_UNKNOWN_ACTION: "A permission names an action the bot does not have.",
+  KAMIHI_CLI_USAGE: "A command line has a missing, unknown or invalid argument.",
   KAMIHI_INTERNAL_BUG: "Kamihi reached a state it should never reach; this is a bug to report.",
 } as const;
 

@@ -63,7 +63,9 @@ export type {
 } from "./transport.js";
 export type { TemplateEngine, TemplateSet } from "./templates.js";
 export type {
+  AccessChange,
   AccessControl,
+  Decision,
   NewUser,
   Permission,
   Resolution,
@@ -72,9 +74,11 @@ export type {
   UserPage,
   UserPatch,
   UserQuery,
+  UserField,
   UserService,
   UserStatus,
 } from "./users.js";
+export type { StandardSchemaV1 } from "./standard-schema.js";
 export type { ActionInfo, ActionRegistry, QuestionInfo } from "./actions.js";
 export type { LogFn, Logger, LogLevel } from "./logger.js";
 export { silentLogger } from "./logger.js";

@@ -83,6 +83,29 @@ export type Resolution<Data extends Record<string, unknown> = Record<string, unk
   | { outcome: "blocked"; user: User<Data> }
   | { outcome: "unknown" };
 
+/** One custom user field, as forms and listings show it. */
+export interface UserField {
+  /** The key in `user.data`. */
+  name: string;
+  type: "string" | "number" | "integer" | "boolean" | "date" | "choice" | "list" | "unknown";
+  /** Absent from `data` is fine (the schema has a default or the field is optional). */
+  optional: boolean;
+  /** The allowed values of a `choice`. */
+  options?: readonly string[];
+}
+
+/** Which users a change of access touched: some by id, or everyone. */
+export type AccessChange = { users: readonly number[] } | { all: true };
+
+/** What deciding a registration request did. */
+export type Decision =
+  /** This call approved (or denied) the request. */
+  | { outcome: "applied"; user: User }
+  /** Someone else decided first; `user` is as they left it. */
+  | { outcome: "already"; user: User }
+  /** The user is gone (deleted meanwhile). */
+  | { outcome: "missing" };
+
 /** Decides whether a user may run an action. */
 export interface AccessControl {
   /** True when `user` may run the action named `action`. */
@@ -111,6 +134,30 @@ export interface UserService extends AccessControl {
   grant(action: string, to: { users?: number[]; roles?: string[] }): Promise<Permission>;
   /** Takes the given users and roles off `action`. */
   revoke(action: string, from: { users?: number[]; roles?: string[] }): Promise<Permission>;
+  /** Takes every grant of `action` away. */
+  removePermission(action: string): Promise<boolean>;
   /** Names of the actions this user may run (for menus and `/help`). */
   allowedActions(user: User): Promise<string[]>;
+
+  /** Gives a user a role (both must exist). */
+  assignRole(role: string, telegramId: number): Promise<User>;
+  /** Takes a role off a user. */
+  unassignRole(role: string, telegramId: number): Promise<User>;
+
+  /**
+   * Approves (`active`) or denies (`blocked`) a pending user. Applied once: when two admins
+   * decide at the same time, one gets `applied` and the other `already`.
+   */
+  decide(telegramId: number, approve: boolean): Promise<Decision>;
+
+  /** The project's custom user fields (from its user schema), for the CLI and the admin. */
+  fields(): readonly UserField[];
+
+  /**
+   * Picks up changes made elsewhere (the CLI, the admin, another instance) and drops what the
+   * cache holds of them. Returns what changed since the last call.
+   */
+  refresh(): Promise<AccessChange[]>;
+  /** Calls `listener` with every change of access, local or picked up by {@link refresh}. */
+  onChange(listener: (change: AccessChange) => void): () => void;
 }

@@ -520,6 +520,34 @@ export function createMongoStore(options: MongoStoreOptions): Store {
       }
     }
 
+    /**
+     * `updateMany`, made safe against concurrent single-document updates where the server needs
+     * it: each matched document is updated under its lock, as {@link serialized} does.
+     */
+    async function updateEach(query: Document, change: Document, upsert: boolean) {
+      if (!serializeUpdates) return retryAfterPurge(() => raw.updateMany(query, change, { upsert }));
+      const ids = (await raw.find(query, { projection: { _id: 1 } }).toArray()).map((d) => d._id);
+      if (ids.length === 0) return retryAfterPurge(() => raw.updateMany(query, change, { upsert }));
+      let matchedCount = 0;
+      let modifiedCount = 0;
+      for (const id of ids) {
+        const lockId = `${fullName}:${String(id)}`;
+        await acquireLock(lockId);
+        try {
+          const one = await retryAfterPurge(() =>
+            raw.updateOne({ $and: [query, { _id: id }] }, change),
+          );
+          matchedCount += one.matchedCount;
+          modifiedCount += one.modifiedCount;
+        } finally {
+          await locks()
+            .deleteOne({ _id: lockId as never })
+            .catch(() => {});
+        }
+      }
+      return { matchedCount, modifiedCount, upsertedId: null };
+    }
+
     async function updateWith(
       kind: "one" | "many",
       filter: Filter<Stored<T>>,
@@ -535,7 +563,7 @@ export function createMongoStore(options: MongoStoreOptions): Store {
           ? await serialized(query, undefined, (target) =>
               retryAfterPurge(() => raw.updateOne(target, change, { upsert })),
             )
-          : await retryAfterPurge(() => raw.updateMany(query, change, { upsert }));
+          : await updateEach(query, change, upsert);
       return {
         matchedCount: result.matchedCount,
         modifiedCount: result.modifiedCount,

@@ -15,6 +15,11 @@ export interface ActionOptions {
   description?: string;
   /** The action's name; defaults to the function's name. */
   name?: string;
+  /**
+   * Anyone may run it, even users the bot does not know (a `/start` that explains the bot).
+   * Other actions need admin rights or a permission.
+   */
+  public?: boolean;
 }
 
 /** A registered action: its info plus the handler. */
@@ -69,7 +74,7 @@ export class Registry implements ActionRegistry {
       commands,
       ...(options.description === undefined ? {} : { description: options.description }),
       ...(source === undefined ? {} : { source }),
-      public: false,
+      public: options.public === true,
       questions: [],
       handler,
     };

@@ -2,26 +2,35 @@ import { dirname, join, resolve } from "node:path";
 import { loadSettings, type SettingsInput } from "@kamihi/config";
 import {
   type ActionRegistry,
+  type CallbackQuery,
   type Chat,
+  type InlineButton,
   isKamihiError,
   KamihiError,
   type Logger,
   type MessageRef,
   type OutgoingMessage,
+  type Resolution,
   type Settings,
+  type StandardSchemaV1,
   type Store,
   summarizeUpdate,
+  type TelegramUser,
   type TemplateEngine,
   type TemplateSet,
   type Transport,
   type Update,
   type UpdateSummary,
+  type User,
+  type UserService,
 } from "@kamihi/core";
 import { createStore } from "@kamihi/db";
 import { createTemplateEngine, escapeMarkdown } from "@kamihi/templates";
 import { createTelegrafTransport } from "@kamihi/tg";
+import { createUserService } from "@kamihi/users";
 import { pino } from "pino";
 import { Composer, type Context, type Middleware } from "telegraf";
+import { Access } from "./access.js";
 import {
   type ActionHandler,
   type ActionOptions,
@@ -29,7 +38,7 @@ import {
   Registry,
 } from "./actions.js";
 import { type ActionContext, actionUser } from "./context.js";
-import { discoverActions } from "./discover.js";
+import { createLoader, discoverActions, loadUserModel } from "./discover.js";
 import { ChatQueue } from "./dispatch.js";
 import { media, renderResponse } from "./responses.js";
 
@@ -41,6 +50,22 @@ export interface BotParts {
   transport?: Transport;
   templates?: TemplateEngine;
   logger?: Logger;
+  /** Users, roles and permissions; the default is `@kamihi/users` over the store. */
+  users?: UserService;
+  /** The project's custom user fields (instead of `models/user.ts`): any Standard Schema. */
+  userSchema?: StandardSchemaV1<Record<string, unknown>, Record<string, unknown>>;
+}
+
+/** A project loaded by {@link Kamihi.load}: everything but Telegram. */
+export interface LoadedProject {
+  root: string;
+  settings: Settings;
+  actions: ActionRegistry;
+  store: Store;
+  users: UserService;
+  log: Logger;
+  /** Closes the store (when the bot opened it). */
+  close(): Promise<void>;
 }
 
 /** Options of {@link Kamihi.start}. */
@@ -62,6 +87,11 @@ interface Running {
   store: Store;
   transport: Transport;
   templates: TemplateEngine;
+  users: UserService;
+  access: Access;
+  /** Reads the change log of users/roles/permissions every `users.cacheSeconds`. */
+  refreshTimer: NodeJS.Timeout | undefined;
+  unsubscribe: () => void;
   queue: ChatQueue;
   username: string;
   ownsStore: boolean;
@@ -135,6 +165,13 @@ export class Kamihi {
     return this.running.settings;
   }
 
+  /** The running bot's users, roles and permissions (after start). */
+  get users(): UserService {
+    if (!this.running)
+      throw new KamihiError("KAMIHI_BOT_NOT_RUNNING", "The user service is opened by bot.start().");
+    return this.running.users;
+  }
+
   /** A photo response: `return bot.photo("chart.png", { caption: "Today" })`. */
   readonly photo = media("photo");
   readonly document = media("document");
@@ -142,6 +179,39 @@ export class Kamihi {
   readonly audio = media("audio");
   readonly voice = media("voice");
   readonly animation = media("animation");
+  /**
+   * An inline button that runs a command when pressed, as if the presser had sent it — and
+   * only when they may: `bot.button("Buy 3", "/buy 3")`.
+   */
+  button(text: string, command: string): InlineButton {
+    const parsed = parseCommand(command);
+    if (parsed === undefined || parsed.bot !== undefined) {
+      throw new KamihiError(
+        "KAMIHI_ACTION_BAD_RESPONSE",
+        `bot.button(${JSON.stringify(text)}, ${JSON.stringify(command)}): the second argument must be a command such as "/buy 3".`,
+      );
+    }
+    const data = `/${parsed.name}${parsed.args ? ` ${parsed.args}` : ""}`;
+    if (new TextEncoder().encode(data).length > 64) {
+      throw new KamihiError(
+        "KAMIHI_ACTION_BAD_RESPONSE",
+        `bot.button(${JSON.stringify(text)}, …): Telegram keeps at most 64 bytes of a button's data; "${data.slice(0, 70)}" is longer. Shorten the command's arguments.`,
+      );
+    }
+    return { text, callbackData: data };
+  }
+
+  /** A Markdown message with inline buttons under it, row by row. */
+  message(text: string, options: { buttons?: InlineButton[][] } = {}): OutgoingMessage {
+    return {
+      type: "text",
+      text,
+      ...(options.buttons === undefined
+        ? {}
+        : { replyMarkup: { inlineKeyboard: options.buttons } }),
+    };
+  }
+
   /** A location response. */
   location(latitude: number, longitude: number): OutgoingMessage {
     return { type: "location", latitude, longitude };
@@ -166,7 +236,34 @@ export class Kamihi {
     }
   }
 
-  private async startNow(options: StartOptions): Promise<void> {
+  /**
+   * Loads the project without connecting to Telegram: settings, actions, store and users. The
+   * `kamihi` command uses it for its user, role and permission commands; close what it opened
+   * with `close()`.
+   */
+  async load(options: Omit<StartOptions, "watch"> = {}): Promise<LoadedProject> {
+    if (this.running || this.starting) {
+      throw new KamihiError(
+        "KAMIHI_BOT_RUNNING",
+        "The bot is running; load() is for tools that do not start it.",
+      );
+    }
+    const project = await this.open(options);
+    return {
+      root: project.root,
+      settings: project.settings,
+      actions: project.registry,
+      store: project.store,
+      users: project.users,
+      log: project.log,
+      close: async () => {
+        if (project.ownsStore) await project.store.close();
+      },
+    };
+  }
+
+  /** Settings, discovery, store and users: what both start() and load() need. */
+  private async open(options: Omit<StartOptions, "watch">) {
     // Each start discovers afresh into its own registry, so a restart (or a retry after a
     // failed start) never meets the actions of the previous one.
     const registry = this.declared.copy();
@@ -182,6 +279,7 @@ export class Kamihi {
       (pino({ level: settings.log.level, base: { app: "kamihi" } }) as unknown as Logger);
     for (const warning of loaded.warnings) log.warn(warning);
 
+    let userSchema = this.parts.userSchema;
     if (options.discover !== false) {
       // One discovery at a time in a process: bot.action() calls land on the bot discovering.
       const global = globalThis as GlobalWithRegistry;
@@ -193,12 +291,15 @@ export class Kamihi {
       await previous;
       global[DISCOVERING] = registry;
       try {
+        const load = await createLoader();
         const modules = await discoverActions(
           root,
           join(root, options.actionsDir ?? "actions"),
           registry,
+          load,
         );
         log.debug({ modules }, "actions discovered");
+        userSchema ??= await loadUserModel(root, load);
       } finally {
         delete global[DISCOVERING];
         release();
@@ -210,13 +311,38 @@ export class Kamihi {
       this.parts.store ??
       createStore({ url: settings.db.url, name: settings.db.name, cwd: root, logger: log });
     await store.connect();
+    let users = this.parts.users;
+    if (users === undefined) {
+      const service = createUserService({
+        store,
+        registration: settings.users.registration,
+        defaultRoles: settings.users.defaultRoles,
+        cacheSeconds: settings.users.cacheSeconds,
+        actions: () => registry.list().map((action) => action.name),
+        logger: log,
+        ...(userSchema === undefined ? {} : { schema: userSchema }),
+      });
+      try {
+        await service.init();
+        await service.ensureAdmins(settings.users.admins);
+      } catch (error) {
+        if (ownsStore) await store.close().catch(() => {});
+        throw error;
+      }
+      users = service;
+    }
+    return { root, settings, log, registry, store, ownsStore, users };
+  }
+
+  private async startNow(options: StartOptions): Promise<void> {
+    const { root, settings, log, registry, store, ownsStore, users } = await this.open(options);
     const templates =
       this.parts.templates ??
       createTemplateEngine({ root, watch: options.watch ?? false, logger: log });
     let transport = this.parts.transport;
     if (transport === undefined) {
       if (settings.token === undefined) {
-        await store.close();
+        if (ownsStore) await store.close();
         throw new KamihiError(
           "KAMIHI_CONFIG_INVALID",
           "token: the bot token is not set; get one from @BotFather and set KAMIHI_TOKEN (or token in kamihi.yaml).",
@@ -239,6 +365,7 @@ export class Kamihi {
         logger: log,
       });
     }
+    const access = new Access({ users, transport, registry, settings, log });
     const running: Running = {
       root,
       settings,
@@ -246,6 +373,10 @@ export class Kamihi {
       store,
       transport,
       templates,
+      users,
+      access,
+      refreshTimer: undefined,
+      unsubscribe: users.onChange((change) => access.changed(change)),
       queue: new ChatQueue(),
       middleware: this.middlewares.length === 0 ? undefined : Composer.compose(this.middlewares),
       username: "",
@@ -258,10 +389,20 @@ export class Kamihi {
         void this.enqueue(running, update, context.raw);
       });
       running.username = (await transport.getMe()).username;
-      await transport.setCommands(this.menu(registry, log)).catch((error: unknown) => {
+      // Everyone sees the public commands; each user's private chat gets their own menu.
+      await transport.setCommands(this.menu(registry, log, access)).catch((error: unknown) => {
         log.warn({ err: error }, "the command menu could not be published; commands still work");
       });
+      const refreshEvery = settings.users.cacheSeconds * 1000;
+      const usersService = users;
+      running.refreshTimer = setInterval(() => {
+        usersService.refresh().catch((error: unknown) => {
+          log.warn({ err: error }, "changes to users and permissions could not be read; retrying");
+        });
+      }, refreshEvery);
+      running.refreshTimer.unref();
     } catch (error) {
+      running.unsubscribe();
       await transport.stop().catch(() => {});
       if (ownsStore) await store.close().catch(() => {});
       closeTemplates(templates);
@@ -285,31 +426,31 @@ export class Kamihi {
     const running = this.running;
     if (!running) return;
     this.running = undefined;
+    clearInterval(running.refreshTimer);
+    running.unsubscribe();
     await running.transport.stop();
     await running.queue.drain();
+    running.access.stop();
+    await running.access.idle();
     closeTemplates(running.templates);
     if (running.ownsStore) await running.store.close();
     running.log.info("Kamihi bot stopped");
   }
 
   /**
-   * The command menu: every action's commands, then /help, within Telegram's limits (100
-   * commands, descriptions of 1 to 256 characters).
+   * The default command menu: the public actions' commands, then /help, within Telegram's
+   * limits (100 commands, descriptions of 1 to 256 characters). Users get their own menu in
+   * their private chat with what they may run.
    */
-  private menu(registry: Registry, log: Logger) {
-    const entries = registry.list().flatMap((action) =>
-      action.commands.map((command) => ({
-        command,
-        description: menuDescription(action.description, action.name),
-      })),
-    );
-    if (entries.length > 99) {
+  private menu(registry: Registry, log: Logger, access: Access) {
+    const commands = registry.list().reduce((n, action) => n + action.commands.length, 0);
+    if (commands > 99) {
       log.warn(
-        { commands: entries.length },
-        "Telegram shows at most 100 commands; the menu lists the first 99 and /help",
+        { commands },
+        "Telegram shows at most 100 commands; menus list the first 99 and /help",
       );
     }
-    return [...entries.slice(0, 99), { command: "help", description: "List what I can do" }];
+    return access.publicMenu();
   }
 
   private enqueue(running: Running, update: Update, raw: unknown): Promise<void> {
@@ -333,48 +474,214 @@ export class Kamihi {
   }
 
   private async handle(running: Running, update: Update, summary: UpdateSummary, raw: unknown) {
-    const { settings, transport } = running;
     if (summary.kind === "callback_query") {
-      // Nothing claims this button (yet): stop the client's spinner.
-      const id = (update as { callback_query: { id: string } }).callback_query.id;
-      await transport.answerCallback(id).catch(() => {});
+      await this.handleButton(running, update, raw);
       return;
     }
     if (summary.kind !== "message" || summary.chat === undefined || summary.from === undefined)
       return;
+    const { settings } = running;
     const chat = summary.chat;
+    const from = summary.from;
     const command = parseCommand(summary.text);
     const addressed =
       command !== undefined &&
       (command.bot === undefined || command.bot.toLowerCase() === running.username.toLowerCase());
     if (command !== undefined && !addressed) return;
-    if (command?.name === "help") {
-      await this.send(running, chat.id, this.helpText());
+    const private_ = chat.type === "private";
+    // In groups, only commands meant for this bot get an answer; plain chatter costs nothing.
+    if (command === undefined && !private_) return;
+    const resolution = await this.resolve(running, from, chat.id);
+    if (resolution === undefined) return;
+    const user = resolution.outcome === "unknown" ? null : resolution.user;
+    const told = resolution.outcome === "registered" && resolution.user.status === "pending";
+    const action =
+      command === undefined || command.name === "help"
+        ? undefined
+        : this.registry.byCommand(command.name);
+    if (resolution.outcome === "blocked") {
+      // Blocked users get nothing at all; the refusal is only logged.
+      await this.refuse(running, resolution, from, chat.id, action?.name);
       return;
     }
-    const action = command === undefined ? undefined : this.registry.byCommand(command.name);
+    if (command?.name === "help") {
+      await this.send(running, chat.id, await this.helpText(running, user));
+      return;
+    }
     if (action === undefined) {
-      // In groups, only commands meant for this bot get an answer; plain chatter does not.
-      const private_ = chat.type === "private";
-      if (settings.responses.defaultEnabled && (private_ || command?.bot !== undefined)) {
-        await this.send(running, chat.id, settings.responses.defaultMessage);
+      if (told) return;
+      if (user?.status === "active") {
+        if (settings.responses.defaultEnabled && (private_ || command?.bot !== undefined)) {
+          await this.send(running, chat.id, settings.responses.defaultMessage);
+        }
+      } else {
+        await this.refuse(running, resolution, from, chat.id, undefined);
       }
       return;
     }
-    await this.runAction(running, action, update, summary, chat, command?.args ?? "", raw);
+    if (!(await this.allowed(running, action, user))) {
+      if (!told) await this.refuse(running, resolution, from, chat.id, action.name);
+      return;
+    }
+    await this.runAction(running, action, update, from, user, chat, command?.args ?? "", raw);
+  }
+
+  /**
+   * Finds the sender (registering them as `users.registration` says) and keeps their command
+   * menu current. A new user awaiting approval is told so, and the admins are asked.
+   */
+  private async resolve(
+    running: Running,
+    from: TelegramUser,
+    chatId: number,
+  ): Promise<Resolution | undefined> {
+    let resolution: Resolution;
+    try {
+      resolution = await running.users.resolve(from);
+    } catch (error) {
+      running.log.error({ err: error, userId: from.id }, "the user could not be looked up");
+      await this.send(running, chatId, running.settings.responses.errorMessage).catch(() => {});
+      return undefined;
+    }
+    if (resolution.outcome === "unknown") return resolution;
+    const user = resolution.user;
+    if (resolution.outcome === "registered" && user.status === "pending") {
+      await this.send(running, chatId, running.settings.users.pendingMessage);
+      await running.access.requestApproval(user, (id, message) => this.send(running, id, message));
+    }
+    if (user.status === "active") {
+      running.access.syncMenu(user).catch((error: unknown) => {
+        running.log.warn(
+          { err: error, userId: user.telegramId },
+          "the command menu could not be updated",
+        );
+      });
+    }
+    return resolution;
+  }
+
+  /**
+   * Public actions run for anyone but blocked users; others for admins and for users a
+   * permission names.
+   */
+  private async allowed(running: Running, action: RegisteredAction, user: User | null) {
+    if (user?.status === "blocked") return false;
+    if (action.public) return true;
+    if (user === null) return false;
+    return running.users.can(user, action.name);
+  }
+
+  /** What a refused user is told: nothing (blocked), "awaiting approval", or the refusal. */
+  private refusal(running: Running, resolution: Resolution): string {
+    if (resolution.outcome === "blocked") return "";
+    if (resolution.outcome === "pending" || resolution.outcome === "registered") {
+      return resolution.user.status === "pending"
+        ? running.settings.users.pendingMessage
+        : running.settings.responses.unauthorizedMessage;
+    }
+    return running.settings.responses.unauthorizedMessage;
+  }
+
+  private async refuse(
+    running: Running,
+    resolution: Resolution,
+    from: TelegramUser,
+    chatId: number,
+    action: string | undefined,
+  ): Promise<void> {
+    running.log.info(
+      {
+        userId: from.id,
+        outcome: resolution.outcome,
+        chatId,
+        ...(action === undefined ? {} : { action }),
+      },
+      action === undefined
+        ? "a message from a user without access was refused"
+        : `the action ${action} was refused`,
+    );
+    const text = this.refusal(running, resolution);
+    if (text.trim() !== "")
+      await this.send(running, chatId, { type: "text", text, format: "plain" });
+  }
+
+  /**
+   * A pressed inline button: an admin's decision on an access request, or a command button
+   * (`bot.button("Buy", "/buy 3")`), authorized like the command itself.
+   */
+  private async handleButton(running: Running, update: Update, raw: unknown) {
+    const { transport, log } = running;
+    const query = (update as { callback_query: CallbackQuery }).callback_query;
+    const answer = (text?: string, showAlert = false) =>
+      transport
+        .answerCallback(query.id, {
+          ...(text ? { text: text.slice(0, 200) } : {}),
+          ...(showAlert ? { showAlert } : {}),
+        })
+        .catch((error: unknown) =>
+          log.debug({ err: error }, "a button press could not be answered"),
+        );
+    const data = "data" in query ? query.data : undefined;
+    const message = query.message;
+    const chat = message?.chat;
+    if (data === undefined || chat === undefined || message === undefined) {
+      await answer();
+      return;
+    }
+    const ref = { chatId: chat.id, messageId: message.message_id };
+    if (running.access.isDecision(data)) {
+      const resolution = await this.resolve(running, query.from, chat.id);
+      const presser =
+        resolution === undefined || resolution.outcome === "unknown" ? null : resolution.user;
+      const send = (id: number, response: unknown) => this.send(running, id, response);
+      await answer(await running.access.decide(data, presser, query.from, ref, send));
+      return;
+    }
+    const command = data.startsWith("/") ? parseCommand(data) : undefined;
+    if (command === undefined) {
+      // Not Kamihi's: raw middleware may have handled it; stop the client's spinner anyway.
+      await answer();
+      return;
+    }
+    const resolution = await this.resolve(running, query.from, chat.id);
+    if (resolution === undefined) {
+      await answer();
+      return;
+    }
+    const user = resolution.outcome === "unknown" ? null : resolution.user;
+    if (command.name === "help") {
+      await answer();
+      await this.send(running, chat.id, await this.helpText(running, user));
+      return;
+    }
+    const action = this.registry.byCommand(command.name);
+    if (action === undefined) {
+      await answer("This button no longer does anything.");
+      return;
+    }
+    if (!(await this.allowed(running, action, user))) {
+      log.info(
+        { userId: query.from.id, action: action.name, outcome: resolution.outcome },
+        `the button of action ${action.name} was refused`,
+      );
+      const text = this.refusal(running, resolution);
+      await answer(text, text !== "");
+      return;
+    }
+    await answer();
+    await this.runAction(running, action, update, query.from, user, chat, command.args, raw);
   }
 
   private async runAction(
     running: Running,
     action: RegisteredAction,
     update: Update,
-    summary: UpdateSummary,
+    from: TelegramUser,
+    user: User | null,
     chat: Chat,
     args: string,
     raw: unknown,
   ) {
-    const from = summary.from;
-    if (from === undefined) return;
     const log = running.log.child({
       action: action.name,
       userId: from.id,
@@ -383,7 +690,8 @@ export class Kamihi {
     });
     const templates = this.templatesFor(running, action);
     const context: ActionContext = {
-      user: actionUser(from),
+      user: actionUser(from, user ?? undefined),
+      users: running.users,
       chat,
       args,
       settings: running.settings,
@@ -416,17 +724,13 @@ export class Kamihi {
     return running.templates.forAction(folder);
   }
 
-  private helpText(): string {
-    const lines = this.registry
-      .list()
-      .flatMap((action) =>
-        action.commands.map(
-          (command) =>
-            `/${escapeMarkdown(command)} — ${escapeMarkdown(action.description ?? action.name)}`,
-        ),
-      );
+  /** The commands this user may run, with their descriptions. */
+  private async helpText(running: Running, user: User | null): Promise<string> {
+    const lines = (await running.access.menuFor(user))
+      .filter((entry) => entry.command !== "help")
+      .map((entry) => `/${escapeMarkdown(entry.command)} — ${escapeMarkdown(entry.description)}`);
     return lines.length === 0
-      ? "I have no commands yet."
+      ? "I have no commands for you yet."
       : ["Here is what I can do:", "", ...lines].join("\n");
   }
 
@@ -456,13 +760,6 @@ export function parseCommand(
     ...(match[2] === undefined ? {} : { bot: match[2] }),
     args: (match[3] ?? "").trim(),
   };
-}
-
-/** A menu description Telegram accepts: 1 to 256 characters, never a cut emoji. */
-function menuDescription(description: string | undefined, name: string): string {
-  const text = (description ?? "").trim() || name;
-  const chars = [...text];
-  return chars.length <= 256 ? text : `${chars.slice(0, 255).join("")}…`;
 }
 
 /** Later overrides win key by key, so configure() can be called several times. */

@@ -7,24 +7,40 @@ import type {
   TelegramUser,
   TemplateSet,
   Update,
+  User,
+  UserService,
 } from "@kamihi/core";
 
-/** The person behind an update, as the action sees them. */
-export interface ActionUser {
-  /** Telegram user id. */
-  telegramId: number;
-  firstName: string;
-  lastName?: string;
-  username?: string;
-  languageCode?: string;
+/**
+ * The project's custom user fields, typed on `ctx.user.data`. Declare them once, next to the
+ * schema in `models/user.ts`:
+ *
+ * ```ts
+ * import * as v from "valibot";
+ * const schema = v.object({ plan: v.optional(v.picklist(["free", "pro"]), "free") });
+ * export default schema;
+ * declare module "kamihi" {
+ *   interface UserData extends v.InferOutput<typeof schema> {}
+ * }
+ * ```
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by the project through declaration merging
+export interface UserData {}
+
+/** The person behind an update, as the action sees them: the stored user, kept up to date. */
+export interface ActionUser extends User<UserData & Record<string, unknown>> {
+  /** False for someone the store does not know, running a public action. */
+  known: boolean;
   /** The raw Telegram user. */
   telegram: TelegramUser;
 }
 
 /** Everything an action's handler receives. Parameter types are inferred: no annotations needed. */
 export interface ActionContext {
-  /** Who sent the command. */
+  /** Who sent the command (or pressed the button). */
   user: ActionUser;
+  /** Users, roles and permissions: look users up, grant, register… */
+  users: UserService;
   /** Where it was sent. */
   chat: Chat;
   /** The text after the command (`/echo hello there` → `"hello there"`), trimmed. */
@@ -47,14 +63,23 @@ export interface ActionContext {
   tg: unknown;
 }
 
-/** Turns a Telegram user into the action's user. */
-export function actionUser(from: TelegramUser): ActionUser {
+/** The action's user: the stored user, or (for a public action) the Telegram profile. */
+export function actionUser(from: TelegramUser, stored: User | undefined): ActionUser {
+  if (stored !== undefined) {
+    return { ...stored, data: stored.data as ActionUser["data"], known: true, telegram: from };
+  }
   return {
     telegramId: from.id,
     firstName: from.first_name,
     ...(from.last_name === undefined ? {} : { lastName: from.last_name }),
     ...(from.username === undefined ? {} : { username: from.username }),
     ...(from.language_code === undefined ? {} : { languageCode: from.language_code }),
+    isAdmin: false,
+    roles: [],
+    status: "active",
+    data: {} as ActionUser["data"],
+    createdAt: new Date(),
+    known: false,
     telegram: from,
   };
 }

@@ -25,9 +25,9 @@ shared[SINGLETON] ??= new Kamihi();
 export const bot: Kamihi = shared[SINGLETON];
 
 export { createBot, isKamihiError, Kamihi, parseCommand } from "./bot.js";
-export type { BotParts, StartOptions } from "./bot.js";
+export type { BotParts, LoadedProject, StartOptions } from "./bot.js";
 export type { ActionHandler, ActionOptions } from "./actions.js";
-export type { ActionContext, ActionUser } from "./context.js";
+export type { ActionContext, ActionUser, UserData } from "./context.js";
 export { renderResponse } from "./responses.js";
 export { escapeMarkdown, md } from "./md.js";
 export type { FileSource, MediaOptions } from "./responses.js";

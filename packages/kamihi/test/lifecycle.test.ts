@@ -74,7 +74,11 @@ describe("the menu within Telegram's limits", () => {
   it("publishes at most 100 commands and never an empty description", async () => {
     const { emu, bot } = await fresh("basic");
     for (let i = 0; i < 120; i++)
-      bot.action(async () => "x", { name: `cmd${i}`, description: i === 0 ? "" : "x".repeat(300) });
+      bot.action(async () => "x", {
+        name: `cmd${i}`,
+        description: i === 0 ? "" : "x".repeat(300),
+        public: true,
+      });
     await bot.start({ root: fixture("basic") });
     const menu = emu.chat().menu();
     assert.equal(menu.length, 100);

@@ -270,6 +270,22 @@ export class TestChat {
     return this.emulator.menu(this.chat.id, this.user.id, this.user.language_code);
   }
 
+  /**
+   * Waits until the menu this user sees here lists exactly these commands (in order); the
+   * error shows the menu as it is.
+   */
+  async expectMenu(commands: readonly string[], options: { timeout?: number } = {}): Promise<void> {
+    const timeout = options.timeout ?? 5000;
+    const want = JSON.stringify(commands);
+    const current = () => this.menu().map((entry) => entry.command);
+    await this.until(
+      () => (JSON.stringify(current()) === want ? true : undefined),
+      timeout,
+      () =>
+        `The menu in chat ${this.chat.id} is ${JSON.stringify(current())} after ${timeout} ms, expected ${want}`,
+    );
+  }
+
   /** Blocks (or unblocks) the bot, as the user can in a private chat. */
   block(blocked = true): void {
     this.emulator.setBlocked(this.chat.id, blocked);

@@ -64,7 +64,9 @@ export type ChatEvent =
   | { type: "message"; message: Message }
   | { type: "edit"; message: Message }
   | { type: "delete"; messageId: number }
-  | { type: "callbackAnswer"; callbackQueryId: string; text?: string; showAlert: boolean };
+  | { type: "callbackAnswer"; callbackQueryId: string; text?: string; showAlert: boolean }
+  /** The bot set this chat's own command menu (`setMyCommands` scoped to the chat). */
+  | { type: "menu"; commands: BotCommand[] };
 
 /** A call to the emulated API, as recorded for tests. */
 export interface ApiCall {
@@ -1022,10 +1024,17 @@ export class Emulator {
         throw badRequest("BOT_COMMAND_DESCRIPTION_INVALID");
       }
     }
+    const scope = json(p.scope) as { chat_id?: unknown } | undefined;
+    if (scope?.chat_id !== undefined && !this.chats.has(Number(scope.chat_id))) {
+      // Telegram scopes menus to chats it knows: a user who never wrote to the bot has none.
+      throw badRequest("chat not found");
+    }
     this.commands.set(
       `${scopeKey(json(p.scope))}|${str(p.language_code) ?? ""}`,
       commands as BotCommand[],
     );
+    const state = scope?.chat_id === undefined ? undefined : this.chats.get(Number(scope.chat_id));
+    if (state !== undefined) this.record(state, { type: "menu", commands: commands as BotCommand[] });
     return true;
   }
 }

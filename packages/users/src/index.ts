@@ -1,7 +1,11 @@
 /**
- * Kamihi users, roles and permissions: registration flows, authorization and a user cache.
+ * Users, roles and permissions for Kamihi bots: registration flows, authorization and a cache
+ * that keeps the update path free of database round trips. Talks to a `Store` only.
  *
  * @packageDocumentation
  */
 
-export {};
+export { createUserService, StoreUserService } from "./service.js";
+export type { Registration, UserServiceOptions } from "./service.js";
+export { describeFields, validateData } from "./fields.js";
+export type { UserSchema } from "./fields.js";

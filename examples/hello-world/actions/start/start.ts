@@ -4,5 +4,5 @@ export default bot.action(
   async function start({ user, template }) {
     return template({ name: user.firstName });
   },
-  { description: "Say hello" },
+  { description: "Say hello", public: true },
 );

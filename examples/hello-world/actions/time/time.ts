@@ -9,5 +9,5 @@ export default bot.action(
     }).format(new Date());
     return md`It is ${now} in ${settings.timezone}.`;
   },
-  { description: "Tell the time in the bot's timezone" },
+  { description: "Tell the time in the bot's timezone", public: true },
 );

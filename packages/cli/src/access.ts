@@ -100,7 +100,7 @@ function coerce(raw: string, type: UserField["type"] | undefined): unknown {
   switch (type) {
     case "integer":
     case "number":
-      return raw.trim() !== "" && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+      return /^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/.test(raw) ? Number(raw) : raw;
     case "boolean":
       return raw === "true" ? true : raw === "false" ? false : raw;
     case "date": {
@@ -209,7 +209,7 @@ export function registerAccessCommands(program: Command, context: AccessCommands
             after = page.next;
           } while (after !== undefined);
           if (opts.json) {
-            out(`${JSON.stringify(all, null, 2)}\n`);
+            out(`${json(all)}\n`);
             return;
           }
           const fields = users.fields();
@@ -321,11 +321,11 @@ export function registerAccessCommands(program: Command, context: AccessCommands
     .option("--description <text>", "what the role is for")
     .action(async (name: string, opts: { description?: string }) => {
       await withProject(context, program, async ({ users }) => {
-        await users.createRole({
+        const created = await users.createRole({
           name,
           ...(opts.description === undefined ? {} : { description: opts.description }),
         });
-        out(`Added role ${name}.\n`);
+        out(`Added role ${created.name}.\n`);
       });
     });
 
@@ -342,7 +342,7 @@ export function registerAccessCommands(program: Command, context: AccessCommands
             `No role named "${name}". Roles: ${roles.join(", ") || "(none)"}.`,
           );
         }
-        out(`Removed role ${name}.\n`);
+        out(`Removed role ${name.trim()}.\n`);
       });
     });
 
@@ -360,7 +360,7 @@ export function registerAccessCommands(program: Command, context: AccessCommands
           })),
         );
         if (opts.json) {
-          out(`${JSON.stringify(counted, null, 2)}\n`);
+          out(`${json(counted)}\n`);
           return;
         }
         out(
@@ -409,9 +409,9 @@ export function registerAccessCommands(program: Command, context: AccessCommands
           "permission add needs at least one --user <telegramId> or --role <role>.",
         );
       }
-      await withProject(context, program, async ({ users }) => {
+      await withProject(context, program, async ({ users, actions }) => {
         const granted = await users.grant(action, { users: opts.user, roles: opts.role });
-        out(`${action} may now be run by admins and ${who(granted.users, granted.roles)}.\n`);
+        out(`${action} ${runBy(actions, action, granted.users, granted.roles)}.\n`);
       });
     });
 
@@ -441,7 +441,7 @@ export function registerAccessCommands(program: Command, context: AccessCommands
             roles: granted.get(a.name)?.roles ?? [],
           }));
         if (opts.json) {
-          out(`${JSON.stringify(rows, null, 2)}\n`);
+          out(`${json(rows)}\n`);
           return;
         }
         out(
@@ -486,15 +486,35 @@ export function registerAccessCommands(program: Command, context: AccessCommands
             );
           }
           await users.removePermission(action);
-          out(`Only admins may run ${action} now.\n`);
+          out(`${action} ${runBy(actions, action, [], [])}.\n`);
           return;
         }
         const left = await users.revoke(action, { users: opts.user, roles: opts.role });
-        out(
-          `${action} may now be run by ${left.users.length + left.roles.length === 0 ? "admins only" : `admins and ${who(left.users, left.roles)}`}.\n`,
-        );
+        out(`${action} ${runBy(actions, action, left.users, left.roles)}.\n`);
       });
     });
+}
+
+/** Who may run an action now, in words: public actions stay open to everyone. */
+function runBy(
+  actions: ActionRegistry,
+  action: string,
+  users: readonly number[],
+  roles: readonly string[],
+): string {
+  if (actions.get(action)?.public === true) {
+    return "is public: everyone may run it (grants matter only if it stops being public)";
+  }
+  if (users.length + roles.length === 0) return "may now be run by admins only";
+  return `may now be run by admins and ${who(users, roles)}`;
+}
+
+/** JSON for the terminal: the C1 controls and DEL, which JSON leaves raw, are escaped too. */
+function json(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 function who(users: readonly number[], roles: readonly string[]): string {

@@ -65,10 +65,8 @@ export async function runCli(argv: readonly string[], options: CliOptions): Prom
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version are "errors" to commander; its message was printed already.
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.help")
-        return EXIT.ok;
-      if (error.code === "commander.version") return EXIT.ok;
-      return EXIT.usage;
+      // Help asked for exits 0; help shown because something was missing exits as usage.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (isKamihiError(error, "KAMIHI_CLI_USAGE")) {
       options.stderr.write(`error: ${error.message}\n`);

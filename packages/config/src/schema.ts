@@ -51,15 +51,17 @@ function group<const E extends v.ObjectEntries>(entries: E) {
 
 const port = integer(1, 65535);
 
+const TELEGRAM_ID = "expected a Telegram user id (a positive integer)";
+
 /** A Telegram user id; digits in a text are accepted too (lists from the environment). */
 const telegramId = v.pipe(
   v.union(
-    [v.number(), v.pipe(v.string(), v.regex(/^\d+$/))],
-    "expected a Telegram user id (a positive integer)",
+    [v.number(TELEGRAM_ID), v.pipe(v.string(TELEGRAM_ID), v.regex(/^\d+$/, TELEGRAM_ID))],
+    TELEGRAM_ID,
   ),
   v.transform(Number),
-  v.integer("expected a Telegram user id (a positive integer)"),
-  v.minValue(1, "expected a Telegram user id (a positive integer)"),
+  v.integer(TELEGRAM_ID),
+  v.minValue(1, TELEGRAM_ID),
 );
 
 const logLevel = oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);

@@ -35,7 +35,8 @@ describe("provenance", () => {
     assert.equal(byPath.get("web.publicUrl")?.value, undefined);
     // Every leaf of the schema is listed, in schema order.
     assert.equal(effective()[0]?.path, "token");
-    assert.equal(effective().length, 38);
+    assert.equal(effective().length, 43);
+    assert.equal(byPath.get("users.cacheSeconds")?.value, 2);
   });
 
   it("redacts the token, secrets and URL credentials everywhere it prints", async () => {

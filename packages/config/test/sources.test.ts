@@ -106,6 +106,26 @@ describe("environment", () => {
     assert.deepEqual(settings.users.defaultRoles, ["a,b", "c"]);
   });
 
+  it("reads the first admins as Telegram ids, from a comma list or a file", async () => {
+    const fromEnv = await loadSettings({
+      cwd: project(),
+      env: { KAMIHI_USERS__ADMINS: "123456789, 42" },
+    });
+    assert.deepEqual(fromEnv.settings.users.admins, [123456789, 42]);
+    const fromFile = await loadSettings({
+      cwd: project({ "kamihi.yaml": "users:\n  admins: [7]\n  cacheSeconds: 0.5\n" }),
+    });
+    assert.deepEqual(fromFile.settings.users.admins, [7]);
+    assert.equal(fromFile.settings.users.cacheSeconds, 0.5);
+    await assert.rejects(
+      loadSettings({ cwd: project(), env: { KAMIHI_USERS__ADMINS: "12,@ada,0" } }),
+      (err: Error) =>
+        /- users\.admins\.1: expected a Telegram user id \(a positive integer\), got "@ada" \(from KAMIHI_USERS__ADMINS\)/.test(
+          err.message,
+        ) && /- users\.admins\.2: expected a Telegram user id/.test(err.message),
+    );
+  });
+
   it("warns about unknown KAMIHI_ variables with a suggestion, and ignores tooling ones", async () => {
     const { warnings } = await loadSettings({
       cwd: project(),

@@ -19,6 +19,7 @@ export const errorCodes = {
     "The webhook server could not start or be registered with Telegram.",
   KAMIHI_TEMPLATE_NOT_FOUND: "An action asked for a template that is not in its folder.",
   KAMIHI_TEMPLATE_RENDER_FAILED: "A template has a syntax error or failed while rendering.",
+  KAMIHI_ACTION_INVALID_QUESTION: "An action declares a question Kamihi cannot ask.",
   KAMIHI_ACTION_LOAD_FAILED: "An action module could not be imported.",
   KAMIHI_ACTION_BAD_RESPONSE: "An action returned something that is not a response.",
   KAMIHI_BOT_RUNNING: "The bot is running; this can only be done before it starts.",

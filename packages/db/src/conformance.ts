@@ -322,6 +322,30 @@ export function runStoreConformance(options: ConformanceOptions): void {
         }
       });
 
+      it("never loses a single-document update that races an updateMany on the same documents", async () => {
+        const members = fresh<{ group: string; tags: string[]; seen: number }>();
+        for (let round = 0; round < 10; round++) {
+          await members.deleteMany({});
+          await members.insertMany(
+            Array.from({ length: 5 }, (_, i) => ({
+              _id: `m${i}`,
+              group: "g",
+              tags: ["old", "keep"],
+              seen: 0,
+            })),
+          );
+          await Promise.all([
+            members.updateMany({ tags: "old" }, { $pull: { tags: "old" } }),
+            ...Array.from({ length: 5 }, (_, i) =>
+              members.updateOne({ _id: `m${i}` }, { $inc: { seen: 1 } }),
+            ),
+          ]);
+          for (const doc of await members.find({}, { sort: { _id: 1 } })) {
+            assert.deepEqual([doc.tags, doc.seen], [["keep"], 1], `round ${round}: ${doc._id}`);
+          }
+        }
+      });
+
       it("rejects updates that are not operator documents, or use unsupported operators", async () => {
         const people = fresh();
         await people.insertOne({ name: "Ada" });

@@ -525,7 +525,8 @@ export function createMongoStore(options: MongoStoreOptions): Store {
      * it: each matched document is updated under its lock, as {@link serialized} does.
      */
     async function updateEach(query: Document, change: Document, upsert: boolean) {
-      if (!serializeUpdates) return retryAfterPurge(() => raw.updateMany(query, change, { upsert }));
+      if (!serializeUpdates)
+        return retryAfterPurge(() => raw.updateMany(query, change, { upsert }));
       const ids = (await raw.find(query, { projection: { _id: 1 } }).toArray()).map((d) => d._id);
       if (ids.length === 0) return retryAfterPurge(() => raw.updateMany(query, change, { upsert }));
       let matchedCount = 0;

@@ -1,14 +1,22 @@
 import { type ActionInfo, type ActionRegistry, checkCommandName, KamihiError } from "@kamihi/core";
 import type { ActionContext } from "./context.js";
+import { type Answers, describeQuestions, type Questions } from "./questions.js";
 
 /** What a handler may return; see `renderResponse`. */
 export type ActionResult = unknown;
 
 /** A handler: one function that gets the context and returns the response. */
-export type ActionHandler = (context: ActionContext) => ActionResult | Promise<ActionResult>;
+export type ActionHandler<A = Record<string, never>> = (
+  context: ActionContext<A>,
+) => ActionResult | Promise<ActionResult>;
 
 /** Options of `bot.action()`. */
-export interface ActionOptions {
+export interface ActionOptions<Q extends Questions = Questions> {
+  /**
+   * Asked one by one before the handler runs; the replies arrive checked and typed in
+   * `answers`: `questions: { name: q.string("Your name?"), age: q.integer("Age?", { min: 0 }) }`.
+   */
+  questions?: Q;
   /** Commands (without `/`) that run the action; replaces the default (the function's name). */
   commands?: readonly string[];
   /** Shown in the command menu and in /help. */
@@ -24,8 +32,13 @@ export interface ActionOptions {
 
 /** A registered action: its info plus the handler. */
 export interface RegisteredAction extends ActionInfo {
-  handler: ActionHandler;
+  handler: ActionHandler<Record<string, unknown>>;
+  /** The questions asked before the handler runs, in order. */
+  ask: Questions;
 }
+
+/** The answers type of a questions object (none: an empty object). */
+export type AnswersOf<Q extends Questions> = Answers<Q>;
 
 /** The actions of one bot, checked as they are registered and again before start. */
 export class Registry implements ActionRegistry {
@@ -33,7 +46,7 @@ export class Registry implements ActionRegistry {
   /** The module being imported by discovery: the source of what it registers. */
   currentSource: string | undefined;
 
-  add(handler: ActionHandler, options: ActionOptions = {}): RegisteredAction {
+  add(handler: ActionHandler<never>, options: ActionOptions = {}): RegisteredAction {
     const source = this.currentSource ?? callerFile();
     const name = options.name ?? handler.name;
     if (typeof handler !== "function") {
@@ -75,8 +88,9 @@ export class Registry implements ActionRegistry {
       ...(options.description === undefined ? {} : { description: options.description }),
       ...(source === undefined ? {} : { source }),
       public: options.public === true,
-      questions: [],
-      handler,
+      questions: describeQuestions(options.questions),
+      ask: { ...(options.questions ?? {}) },
+      handler: handler as ActionHandler<Record<string, unknown>>,
     };
     this.actions.push(action);
     return action;

@@ -8,6 +8,7 @@ import {
   isKamihiError,
   KamihiError,
   type Logger,
+  type Message,
   type MessageRef,
   type OutgoingMessage,
   type Resolution,
@@ -40,6 +41,17 @@ import {
 import { type ActionContext, actionUser } from "./context.js";
 import { createLoader, discoverActions, loadUserModel } from "./discover.js";
 import { ChatQueue } from "./dispatch.js";
+import {
+  type Answers,
+  answerButton,
+  askMessage,
+  type Conversation,
+  Conversations,
+  type Question,
+  type Questions,
+  replyOf,
+  withDownloads,
+} from "./questions.js";
 import { media, renderResponse } from "./responses.js";
 
 /** Pieces of the bot that can be swapped before it starts (the escape hatch, and tests). */
@@ -89,6 +101,9 @@ interface Running {
   templates: TemplateEngine;
   users: UserService;
   access: Access;
+  conversations: Conversations;
+  /** Whether any action asks questions: without, no message costs a conversation lookup. */
+  asks: boolean;
   /** Reads the change log of users/roles/permissions every `users.cacheSeconds`. */
   refreshTimer: NodeJS.Timeout | undefined;
   unsubscribe: () => void;
@@ -122,9 +137,12 @@ export class Kamihi {
   private running: Running | undefined;
 
   /** Registers an action; returns the handler so `export default bot.action(...)` works. */
-  action<H extends ActionHandler>(handler: H, options?: ActionOptions): H {
+  action<Q extends Questions = Record<never, never>>(
+    handler: ActionHandler<Answers<Q>>,
+    options?: ActionOptions<Q>,
+  ): ActionHandler<Answers<Q>> {
     const target = (globalThis as GlobalWithRegistry)[DISCOVERING] ?? this.declared;
-    target.add(handler, options);
+    target.add(handler as ActionHandler<never>, options);
     return handler;
   }
 
@@ -366,6 +384,13 @@ export class Kamihi {
       });
     }
     const access = new Access({ users, transport, registry, settings, log });
+    const conversations = new Conversations(store, settings.questions.timeoutSeconds);
+    try {
+      await conversations.init();
+    } catch (error) {
+      if (ownsStore) await store.close().catch(() => {});
+      throw error;
+    }
     const running: Running = {
       root,
       settings,
@@ -375,6 +400,8 @@ export class Kamihi {
       templates,
       users,
       access,
+      conversations,
+      asks: registry.list().some((action) => action.questions.length > 0),
       refreshTimer: undefined,
       unsubscribe: users.onChange((change) => access.changed(change)),
       queue: new ChatQueue(),
@@ -489,8 +516,12 @@ export class Kamihi {
       (command.bot === undefined || command.bot.toLowerCase() === running.username.toLowerCase());
     if (command !== undefined && !addressed) return;
     const private_ = chat.type === "private";
-    // In groups, only commands meant for this bot get an answer; plain chatter costs nothing.
-    if (command === undefined && !private_) return;
+    // A plain message may answer a question; otherwise, in groups, plain chatter is ignored.
+    const pending =
+      command === undefined && running.asks
+        ? await running.conversations.find(chat.id, from.id)
+        : undefined;
+    if (command === undefined && pending === undefined && !private_) return;
     const resolution = await this.resolve(running, from, chat.id);
     if (resolution === undefined) return;
     const user = resolution.outcome === "unknown" ? null : resolution.user;
@@ -504,8 +535,31 @@ export class Kamihi {
       await this.refuse(running, resolution, from, chat.id, action?.name);
       return;
     }
+    if (pending !== undefined) {
+      const message = (update as { message?: Message }).message;
+      await this.continueConversation(
+        running,
+        pending,
+        update,
+        from,
+        resolution,
+        chat,
+        replyOf(summary.text, message),
+        raw,
+      );
+      return;
+    }
     if (command?.name === "help") {
       await this.send(running, chat.id, await this.helpText(running, user));
+      return;
+    }
+    if (
+      command?.name === settings.responses.cancelCommand &&
+      action === undefined &&
+      running.asks
+    ) {
+      const had = await running.conversations.drop(chat.id, from.id);
+      await this.send(running, chat.id, had ? "Cancelled." : "There is nothing to cancel.");
       return;
     }
     if (action === undefined) {
@@ -523,7 +577,106 @@ export class Kamihi {
       if (!told) await this.refuse(running, resolution, from, chat.id, action.name);
       return;
     }
-    await this.runAction(running, action, update, from, user, chat, command?.args ?? "", raw);
+    await this.startAction(running, action, update, from, user, chat, command?.args ?? "", raw);
+  }
+
+  /** Runs an action, or starts its questions (replacing any question left unanswered here). */
+  private async startAction(
+    running: Running,
+    action: RegisteredAction,
+    update: Update,
+    from: TelegramUser,
+    user: User | null,
+    chat: Chat,
+    args: string,
+    raw: unknown,
+  ) {
+    const first = action.questions[0];
+    if (first === undefined) {
+      if (running.asks) await running.conversations.drop(chat.id, from.id);
+      await this.runAction(running, action, update, from, user, chat, args, raw, {});
+      return;
+    }
+    const conversation = await running.conversations.begin(chat.id, from.id, action.name, args);
+    await this.send(
+      running,
+      chat.id,
+      askMessage(conversation, action.ask[first.name] as Question<unknown>),
+    );
+  }
+
+  /**
+   * Feeds a reply to the question waiting for this user here: checked again for access, parsed
+   * and validated; a wrong answer is explained and the question asked again; after the last
+   * answer the action runs.
+   */
+  private async continueConversation(
+    running: Running,
+    found: { conversation: Conversation; expired: boolean },
+    update: Update,
+    from: TelegramUser,
+    resolution: Resolution,
+    chat: Chat,
+    reply: Parameters<Question<unknown>["parse"]>[0],
+    raw: unknown,
+  ) {
+    const { conversation, expired } = found;
+    const action = this.registry.get(conversation.action);
+    if (expired || action === undefined) {
+      await running.conversations.end(conversation);
+      const command = action?.commands[0];
+      await this.send(
+        running,
+        chat.id,
+        command === undefined
+          ? "That conversation is over."
+          : `That question expired. Send /${escapeMarkdown(command)} to start again.`,
+      );
+      return;
+    }
+    const user = resolution.outcome === "unknown" ? null : resolution.user;
+    if (!(await this.allowed(running, action, user))) {
+      // Access can be taken away mid-conversation: the answers never reach the action.
+      await running.conversations.end(conversation);
+      await this.refuse(running, resolution, from, chat.id, action.name);
+      return;
+    }
+    const current = action.questions[conversation.step];
+    const item = current === undefined ? undefined : action.ask[current.name];
+    if (current === undefined || item === undefined) {
+      await running.conversations.end(conversation);
+      return;
+    }
+    const parsed = await item.parse(reply, running.settings.timezone);
+    if ("error" in parsed) {
+      await this.send(running, chat.id, { type: "text", text: parsed.error, format: "plain" });
+      await this.send(running, chat.id, askMessage(conversation, item));
+      return;
+    }
+    // Another handler (a second instance, a double press) advanced it first: nothing to do.
+    if (!(await running.conversations.answer(conversation, current.name, parsed.value))) return;
+    const next = action.questions[conversation.step];
+    if (next !== undefined) {
+      await this.send(
+        running,
+        chat.id,
+        askMessage(conversation, action.ask[next.name] as Question<unknown>),
+      );
+      return;
+    }
+    if (!(await running.conversations.end(conversation))) return;
+    const answers = withDownloads(conversation.answers, running.transport);
+    await this.runAction(
+      running,
+      action,
+      update,
+      from,
+      user,
+      chat,
+      conversation.args,
+      raw,
+      answers,
+    );
   }
 
   /**
@@ -629,6 +782,11 @@ export class Kamihi {
       return;
     }
     const ref = { chatId: chat.id, messageId: message.message_id };
+    const pressed = answerButton(data);
+    if (pressed !== undefined) {
+      await this.pressAnswer(running, update, query, chat, pressed, raw, answer);
+      return;
+    }
     if (running.access.isDecision(data)) {
       const resolution = await this.resolve(running, query.from, chat.id);
       const presser =
@@ -669,7 +827,51 @@ export class Kamihi {
       return;
     }
     await answer();
-    await this.runAction(running, action, update, query.from, user, chat, command.args, raw);
+    await this.startAction(running, action, update, query.from, user, chat, command.args, raw);
+  }
+
+  /** A pressed answer button (a choice, yes/no): the presser's reply to their own question. */
+  private async pressAnswer(
+    running: Running,
+    update: Update,
+    query: CallbackQuery,
+    chat: Chat,
+    pressed: { id: string; step: number; option: number },
+    raw: unknown,
+    answer: (text?: string, showAlert?: boolean) => Promise<unknown>,
+  ) {
+    const found = await running.conversations.find(chat.id, query.from.id);
+    const conversation = found?.conversation;
+    const action = conversation === undefined ? undefined : this.registry.get(conversation.action);
+    const current = action?.questions[conversation?.step ?? -1];
+    const option =
+      current === undefined ? undefined : action?.ask[current.name]?.options?.[pressed.option];
+    if (
+      found === undefined ||
+      conversation?.id !== pressed.id ||
+      conversation.step !== pressed.step ||
+      option === undefined
+    ) {
+      await answer("This question is not yours, or it was already answered.");
+      return;
+    }
+    const resolution = await this.resolve(running, query.from, chat.id);
+    if (resolution === undefined) {
+      await answer();
+      return;
+    }
+    // Access is checked again by continueConversation, like a typed reply.
+    await answer();
+    await this.continueConversation(
+      running,
+      found,
+      update,
+      query.from,
+      resolution,
+      chat,
+      { text: option },
+      raw,
+    );
   }
 
   private async runAction(
@@ -681,6 +883,7 @@ export class Kamihi {
     chat: Chat,
     args: string,
     raw: unknown,
+    answers: Record<string, unknown>,
   ) {
     const log = running.log.child({
       action: action.name,
@@ -689,7 +892,8 @@ export class Kamihi {
       updateId: update.update_id,
     });
     const templates = this.templatesFor(running, action);
-    const context: ActionContext = {
+    const context: ActionContext<Record<string, unknown>> = {
+      answers,
       user: actionUser(from, user ?? undefined),
       users: running.users,
       chat,

@@ -36,7 +36,9 @@ export interface ActionUser extends User<UserData & Record<string, unknown>> {
 }
 
 /** Everything an action's handler receives. Parameter types are inferred: no annotations needed. */
-export interface ActionContext {
+export interface ActionContext<A = Record<string, never>> {
+  /** The replies to the action's questions, checked and typed (`{}` without questions). */
+  answers: A;
   /** Who sent the command (or pressed the button). */
   user: ActionUser;
   /** Users, roles and permissions: look users up, grant, register… */

@@ -29,6 +29,15 @@ export type { BotParts, LoadedProject, StartOptions } from "./bot.js";
 export type { ActionHandler, ActionOptions } from "./actions.js";
 export type { ActionContext, ActionUser, UserData } from "./context.js";
 export { renderResponse } from "./responses.js";
+export { q } from "./questions.js";
+export type {
+  Answers,
+  FileAnswer,
+  Question,
+  Questions,
+  QuestionType,
+  Validator,
+} from "./questions.js";
 export { escapeMarkdown, md } from "./md.js";
 export type { FileSource, MediaOptions } from "./responses.js";
 export { KamihiError } from "@kamihi/core";

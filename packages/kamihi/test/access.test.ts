@@ -4,9 +4,9 @@ import { type Emulator, messageText, type TestChat } from "@kamihi/testing";
 import type { Kamihi } from "../src/index.js";
 import { LogCapture, startBot } from "./helpers.js";
 
-// Discovery order: actions/buy, secret, shop, start, whoami.
-const PUBLIC_MENU = ["shop", "start", "whoami", "help"];
-const ALL_MENU = ["buy", "secret", "shop", "start", "whoami", "help"];
+// Discovery order: actions/avatar, buy, order, secret, shop, start, whoami.
+const PUBLIC_MENU = ["avatar", "shop", "start", "whoami", "help"];
+const ALL_MENU = ["avatar", "buy", "order", "secret", "shop", "start", "whoami", "help"];
 
 /** A bot on the `access` fixture with these user settings (closed registration by default). */
 function accessBot(
@@ -80,7 +80,7 @@ describe("a closed bot", async () => {
     await chat.expectMenu(PUBLIC_MENU);
 
     await bot.users.assignRole("agents", chat.user.id);
-    await chat.expectMenu(["secret", "shop", "start", "whoami", "help"]);
+    await chat.expectMenu(["avatar", "secret", "shop", "start", "whoami", "help"]);
     await chat.command("secret");
     await chat.expectReply("The secret is 42.");
 
@@ -99,7 +99,7 @@ describe("a closed bot", async () => {
     const help = messageText(await chat.nextReply());
     assert.match(help, /\/buy — Buy things/);
     assert.doesNotMatch(help, /\/secret/);
-    await chat.expectMenu(["buy", "shop", "start", "whoami", "help"]);
+    await chat.expectMenu(["avatar", "buy", "shop", "start", "whoami", "help"]);
   });
 
   it("lets admins run everything and shows them every command", async () => {
@@ -223,7 +223,7 @@ describe("open registration", async () => {
     assert.deepEqual(user?.roles, ["members"]);
     await chat.command("secret");
     await chat.expectReply("You are not allowed to do that.");
-    await chat.expectMenu(["buy", "shop", "start", "whoami", "help"]);
+    await chat.expectMenu(["avatar", "buy", "shop", "start", "whoami", "help"]);
   });
 });
 
@@ -272,7 +272,11 @@ describe("approval registration", async () => {
     await applicant.command("start");
     await applicant.expectReply("Hello Zoe*!");
     // Both request messages now say what happened, without buttons.
-    const edited = [adminA, adminB].map((chat) => messageText(chat.replies().at(-1)!));
+    const edited = [adminA, adminB].map((chat) => {
+      const last = chat.replies().at(-1);
+      assert.ok(last, "each admin got the request");
+      return messageText(last);
+    });
     assert.ok(
       edited.some((text) => /^✅ Zoe\* was approved by (Alice|Bob)\.$/.test(text)),
       edited.join(" | "),

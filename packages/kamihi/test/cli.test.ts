@@ -10,7 +10,7 @@ import { requiredMongoUrl, uniqueDbName } from "./helpers/mongodb.js";
 import { fixture } from "./helpers.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
-const PUBLIC_MENU = ["shop", "start", "whoami", "help"];
+const PUBLIC_MENU = ["avatar", "shop", "start", "whoami", "help"];
 
 /** Runs the built `kamihi` command in another process, as an operator would. */
 function kamihi(
@@ -77,7 +77,7 @@ describe("the kamihi command changes what a running bot allows (MongoDB)", { ski
     assert.equal(run.stdout, "secret may now be run by admins and role agents.\n");
 
     // The bot reads the change log every users.cacheSeconds and refreshes the user's menu.
-    await chat.expectMenu(["secret", "shop", "start", "whoami", "help"]);
+    await chat.expectMenu(["avatar", "secret", "shop", "start", "whoami", "help"]);
     await chat.command("secret");
     await chat.expectReply("The secret is 42.");
     await chat.command("whoami");
@@ -89,7 +89,7 @@ describe("the kamihi command changes what a running bot allows (MongoDB)", { ski
     await chat.expectReply("You are not allowed to do that.");
 
     assert.equal((await kamihi(env, "user", "set-admin", id, "true")).code, 0);
-    await chat.expectMenu(["buy", "secret", "shop", "start", "whoami", "help"]);
+    await chat.expectMenu(["avatar", "buy", "order", "secret", "shop", "start", "whoami", "help"]);
     await chat.command("buy", "1");
     await chat.expectReply("Bought 1 for Olga.");
 
@@ -114,7 +114,7 @@ describe("the kamihi command changes what a running bot allows (MongoDB)", { ski
     assert.equal(unknownAction.code, 1);
     assert.equal(
       unknownAction.stderr.trim().split("\n").at(-1),
-      'error: The bot has no action "sekret". Its actions: buy, secret, shop, start, whoami.',
+      'error: The bot has no action "sekret". Its actions: avatar, buy, order, secret, shop, start, whoami.',
     );
     const unknownRole = await kamihi(env, "permission", "add", "secret", "--role", "agnets");
     assert.equal(unknownRole.code, 1);

@@ -1034,7 +1034,8 @@ export class Emulator {
       commands as BotCommand[],
     );
     const state = scope?.chat_id === undefined ? undefined : this.chats.get(Number(scope.chat_id));
-    if (state !== undefined) this.record(state, { type: "menu", commands: commands as BotCommand[] });
+    if (state !== undefined)
+      this.record(state, { type: "menu", commands: commands as BotCommand[] });
     return true;
   }
 }

@@ -16,6 +16,8 @@ export function packageBuild(overrides: Options = {}) {
     clean: true,
     splitting: false,
     treeshake: true,
+    // Keep `node:` in imports: `node:test` has no unprefixed name.
+    removeNodeProtocol: false,
     ...overrides,
   });
 }

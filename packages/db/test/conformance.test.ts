@@ -1,6 +1,5 @@
-import { runStoreConformance } from "../src/conformance.js";
+import { requiredMongoUrl, runStoreConformance, uniqueDbName } from "../src/conformance.js";
 import { createMemoryStore, createMongoStore } from "../src/index.js";
-import { requiredMongoUrl, uniqueDbName } from "./helpers/mongodb.js";
 
 runStoreConformance({ name: "embedded (memory://)", createStore: () => createMemoryStore() });
 

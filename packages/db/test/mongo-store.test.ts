@@ -3,8 +3,8 @@ import { createServer, type Server, Socket } from "node:net";
 import { after, describe, it } from "node:test";
 import { isKamihiError } from "@kamihi/core";
 import type { Db } from "mongodb";
+import { mongoTestUrl, uniqueDbName } from "../src/conformance.js";
 import { createMongoStore } from "../src/index.js";
-import { mongoTestUrl, uniqueDbName } from "./helpers/mongodb.js";
 
 async function freePort(): Promise<number> {
   const server = createServer();

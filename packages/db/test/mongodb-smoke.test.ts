@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MongoClient, MongoServerError } from "mongodb";
-import { mongoTestUrl, uniqueDbName } from "./helpers/mongodb.js";
+import { mongoTestUrl, uniqueDbName } from "../src/conformance.js";
 
 describe("MongoDB-compatible test server", () => {
   it("inserts, finds, and enforces a unique index through the official driver", async (t) => {

@@ -1,58 +1,34 @@
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { loadSettings, type SettingsInput } from "@kamihi/config";
 import {
   type ActionRegistry,
-  type CallbackQuery,
-  type Chat,
   type InlineButton,
   isKamihiError,
   KamihiError,
   type Logger,
-  type Message,
-  type MessageRef,
   type OutgoingMessage,
-  type Resolution,
   type Settings,
   type StandardSchemaV1,
   type Store,
   summarizeUpdate,
-  type TelegramUser,
   type TemplateEngine,
-  type TemplateSet,
   type Transport,
   type Update,
-  type UpdateSummary,
-  type User,
   type UserService,
 } from "@kamihi/core";
 import { createStore } from "@kamihi/db";
-import { createTemplateEngine, escapeMarkdown } from "@kamihi/templates";
+import { createTemplateEngine } from "@kamihi/templates";
 import { createTelegrafTransport } from "@kamihi/tg";
 import { createUserService } from "@kamihi/users";
 import { pino } from "pino";
 import { Composer, type Context, type Middleware } from "telegraf";
 import { Access } from "./access.js";
-import {
-  type ActionHandler,
-  type ActionOptions,
-  type RegisteredAction,
-  Registry,
-} from "./actions.js";
-import { type ActionContext, actionUser } from "./context.js";
+import { type ActionHandler, type ActionOptions, Registry } from "./actions.js";
+import { ChatQueue } from "./chat-queue.js";
 import { createLoader, discoverActions, loadUserModel } from "./discover.js";
-import { ChatQueue } from "./dispatch.js";
-import {
-  type Answers,
-  answerButton,
-  askMessage,
-  type Conversation,
-  Conversations,
-  type Question,
-  type Questions,
-  replyOf,
-  withDownloads,
-} from "./questions.js";
-import { media, renderResponse } from "./responses.js";
+import { Dispatcher, parseCommand } from "./dispatcher.js";
+import { type Answers, Conversations, type Questions } from "./questions.js";
+import { media } from "./responses.js";
 
 /** Pieces of the bot that can be swapped before it starts (the escape hatch, and tests). */
 export interface BotParts {
@@ -93,7 +69,6 @@ export interface StartOptions {
 }
 
 interface Running {
-  root: string;
   settings: Settings;
   log: Logger;
   store: Store;
@@ -101,14 +76,11 @@ interface Running {
   templates: TemplateEngine;
   users: UserService;
   access: Access;
-  conversations: Conversations;
-  /** Whether any action asks questions: without, no message costs a conversation lookup. */
-  asks: boolean;
+  dispatcher: Dispatcher;
   /** Reads the change log of users/roles/permissions every `users.cacheSeconds`. */
   refreshTimer: NodeJS.Timeout | undefined;
   unsubscribe: () => void;
   queue: ChatQueue;
-  username: string;
   ownsStore: boolean;
   /** `bot.use()` middleware, run inside each chat's turn so it cannot reorder a chat. */
   middleware: ReturnType<typeof Composer.compose<Context>> | undefined;
@@ -391,7 +363,7 @@ export class Kamihi {
       if (ownsStore) await store.close().catch(() => {});
       throw error;
     }
-    const running: Running = {
+    const dispatcher = new Dispatcher({
       root,
       settings,
       log,
@@ -401,12 +373,21 @@ export class Kamihi {
       users,
       access,
       conversations,
-      asks: registry.list().some((action) => action.questions.length > 0),
+      registry,
+    });
+    const running: Running = {
+      settings,
+      log,
+      store,
+      transport,
+      templates,
+      users,
+      access,
+      dispatcher,
       refreshTimer: undefined,
       unsubscribe: users.onChange((change) => access.changed(change)),
       queue: new ChatQueue(),
       middleware: this.middlewares.length === 0 ? undefined : Composer.compose(this.middlewares),
-      username: "",
       ownsStore,
     };
     try {
@@ -415,7 +396,7 @@ export class Kamihi {
       await transport.start(async (update, context) => {
         void this.enqueue(running, update, context.raw);
       });
-      running.username = (await transport.getMe()).username;
+      dispatcher.username = (await transport.getMe()).username;
       // Everyone sees the public commands; each user's private chat gets their own menu.
       await transport.setCommands(this.menu(registry, log, access)).catch((error: unknown) => {
         log.warn({ err: error }, "the command menu could not be published; commands still work");
@@ -438,7 +419,7 @@ export class Kamihi {
     this.running = running;
     log.info(
       {
-        bot: running.username,
+        bot: dispatcher.username,
         actions: this.registry.list().map((a) => a.name),
         store: store.kind,
       },
@@ -485,7 +466,7 @@ export class Kamihi {
     const key = String(summary.chat?.id ?? summary.from?.id ?? `update:${update.update_id}`);
     return running.queue.run(key, async () => {
       try {
-        const handle = () => this.handle(running, update, summary, raw);
+        const handle = () => running.dispatcher.handle(update, summary, raw);
         if (running.middleware !== undefined && raw !== undefined) {
           await running.middleware(raw as Context, handle);
         } else {
@@ -499,471 +480,6 @@ export class Kamihi {
       }
     });
   }
-
-  private async handle(running: Running, update: Update, summary: UpdateSummary, raw: unknown) {
-    if (summary.kind === "callback_query") {
-      await this.handleButton(running, update, raw);
-      return;
-    }
-    if (summary.kind !== "message" || summary.chat === undefined || summary.from === undefined)
-      return;
-    const { settings } = running;
-    const chat = summary.chat;
-    const from = summary.from;
-    const command = parseCommand(summary.text);
-    const addressed =
-      command !== undefined &&
-      (command.bot === undefined || command.bot.toLowerCase() === running.username.toLowerCase());
-    if (command !== undefined && !addressed) return;
-    const private_ = chat.type === "private";
-    // A plain message may answer a question; otherwise, in groups, plain chatter is ignored.
-    const pending =
-      command === undefined && running.asks
-        ? await running.conversations.find(chat.id, from.id)
-        : undefined;
-    if (command === undefined && pending === undefined && !private_) return;
-    const resolution = await this.resolve(running, from, chat.id);
-    if (resolution === undefined) return;
-    const user = resolution.outcome === "unknown" ? null : resolution.user;
-    const told = resolution.outcome === "registered" && resolution.user.status === "pending";
-    const action =
-      command === undefined || command.name === "help"
-        ? undefined
-        : this.registry.byCommand(command.name);
-    if (resolution.outcome === "blocked") {
-      // Blocked users get nothing at all; the refusal is only logged.
-      await this.refuse(running, resolution, from, chat.id, action?.name);
-      return;
-    }
-    if (pending !== undefined) {
-      const message = (update as { message?: Message }).message;
-      await this.continueConversation(
-        running,
-        pending,
-        update,
-        from,
-        resolution,
-        chat,
-        replyOf(summary.text, message),
-        raw,
-      );
-      return;
-    }
-    if (command?.name === "help") {
-      await this.send(running, chat.id, await this.helpText(running, user));
-      return;
-    }
-    if (
-      command?.name === settings.responses.cancelCommand &&
-      action === undefined &&
-      running.asks
-    ) {
-      const had = await running.conversations.drop(chat.id, from.id);
-      await this.send(running, chat.id, had ? "Cancelled." : "There is nothing to cancel.");
-      return;
-    }
-    if (action === undefined) {
-      if (told) return;
-      if (user?.status === "active") {
-        if (settings.responses.defaultEnabled && (private_ || command?.bot !== undefined)) {
-          await this.send(running, chat.id, settings.responses.defaultMessage);
-        }
-      } else {
-        await this.refuse(running, resolution, from, chat.id, undefined);
-      }
-      return;
-    }
-    if (!(await this.allowed(running, action, user))) {
-      if (!told) await this.refuse(running, resolution, from, chat.id, action.name);
-      return;
-    }
-    await this.startAction(running, action, update, from, user, chat, command?.args ?? "", raw);
-  }
-
-  /** Runs an action, or starts its questions (replacing any question left unanswered here). */
-  private async startAction(
-    running: Running,
-    action: RegisteredAction,
-    update: Update,
-    from: TelegramUser,
-    user: User | null,
-    chat: Chat,
-    args: string,
-    raw: unknown,
-  ) {
-    const first = action.questions[0];
-    if (first === undefined) {
-      if (running.asks) await running.conversations.drop(chat.id, from.id);
-      await this.runAction(running, action, update, from, user, chat, args, raw, {});
-      return;
-    }
-    const conversation = await running.conversations.begin(chat.id, from.id, action.name, args);
-    await this.send(
-      running,
-      chat.id,
-      askMessage(conversation, action.ask[first.name] as Question<unknown>),
-    );
-  }
-
-  /**
-   * Feeds a reply to the question waiting for this user here: checked again for access, parsed
-   * and validated; a wrong answer is explained and the question asked again; after the last
-   * answer the action runs.
-   */
-  private async continueConversation(
-    running: Running,
-    found: { conversation: Conversation; expired: boolean },
-    update: Update,
-    from: TelegramUser,
-    resolution: Resolution,
-    chat: Chat,
-    reply: Parameters<Question<unknown>["parse"]>[0],
-    raw: unknown,
-  ) {
-    const { conversation, expired } = found;
-    const action = this.registry.get(conversation.action);
-    if (expired || action === undefined) {
-      await running.conversations.end(conversation);
-      const command = action?.commands[0];
-      await this.send(
-        running,
-        chat.id,
-        command === undefined
-          ? "That conversation is over."
-          : `That question expired. Send /${escapeMarkdown(command)} to start again.`,
-      );
-      return;
-    }
-    const user = resolution.outcome === "unknown" ? null : resolution.user;
-    if (!(await this.allowed(running, action, user))) {
-      // Access can be taken away mid-conversation: the answers never reach the action.
-      await running.conversations.end(conversation);
-      await this.refuse(running, resolution, from, chat.id, action.name);
-      return;
-    }
-    const current = action.questions[conversation.step];
-    const item = current === undefined ? undefined : action.ask[current.name];
-    if (current === undefined || item === undefined) {
-      await running.conversations.end(conversation);
-      return;
-    }
-    const parsed = await item.parse(reply, running.settings.timezone);
-    if ("error" in parsed) {
-      await this.send(running, chat.id, { type: "text", text: parsed.error, format: "plain" });
-      await this.send(running, chat.id, askMessage(conversation, item));
-      return;
-    }
-    // Another handler (a second instance, a double press) advanced it first: nothing to do.
-    if (!(await running.conversations.answer(conversation, current.name, parsed.value))) return;
-    const next = action.questions[conversation.step];
-    if (next !== undefined) {
-      await this.send(
-        running,
-        chat.id,
-        askMessage(conversation, action.ask[next.name] as Question<unknown>),
-      );
-      return;
-    }
-    if (!(await running.conversations.end(conversation))) return;
-    const answers = withDownloads(conversation.answers, running.transport);
-    await this.runAction(
-      running,
-      action,
-      update,
-      from,
-      user,
-      chat,
-      conversation.args,
-      raw,
-      answers,
-    );
-  }
-
-  /**
-   * Finds the sender (registering them as `users.registration` says) and keeps their command
-   * menu current. A new user awaiting approval is told so, and the admins are asked.
-   */
-  private async resolve(
-    running: Running,
-    from: TelegramUser,
-    chatId: number,
-  ): Promise<Resolution | undefined> {
-    let resolution: Resolution;
-    try {
-      resolution = await running.users.resolve(from);
-    } catch (error) {
-      running.log.error({ err: error, userId: from.id }, "the user could not be looked up");
-      await this.send(running, chatId, running.settings.responses.errorMessage).catch(() => {});
-      return undefined;
-    }
-    if (resolution.outcome === "unknown") return resolution;
-    const user = resolution.user;
-    if (resolution.outcome === "registered" && user.status === "pending") {
-      await this.send(running, chatId, running.settings.users.pendingMessage);
-      await running.access.requestApproval(user, (id, message) => this.send(running, id, message));
-    }
-    if (user.status === "active") {
-      running.access.syncMenu(user).catch((error: unknown) => {
-        running.log.warn(
-          { err: error, userId: user.telegramId },
-          "the command menu could not be updated",
-        );
-      });
-    }
-    return resolution;
-  }
-
-  /**
-   * Public actions run for anyone but blocked users; others for admins and for users a
-   * permission names.
-   */
-  private async allowed(running: Running, action: RegisteredAction, user: User | null) {
-    if (user?.status === "blocked") return false;
-    if (action.public) return true;
-    if (user === null) return false;
-    return running.users.can(user, action.name);
-  }
-
-  /** What a refused user is told: nothing (blocked), "awaiting approval", or the refusal. */
-  private refusal(running: Running, resolution: Resolution): string {
-    if (resolution.outcome === "blocked") return "";
-    if (resolution.outcome === "pending" || resolution.outcome === "registered") {
-      return resolution.user.status === "pending"
-        ? running.settings.users.pendingMessage
-        : running.settings.responses.unauthorizedMessage;
-    }
-    return running.settings.responses.unauthorizedMessage;
-  }
-
-  private async refuse(
-    running: Running,
-    resolution: Resolution,
-    from: TelegramUser,
-    chatId: number,
-    action: string | undefined,
-  ): Promise<void> {
-    running.log.info(
-      {
-        userId: from.id,
-        outcome: resolution.outcome,
-        chatId,
-        ...(action === undefined ? {} : { action }),
-      },
-      action === undefined
-        ? "a message from a user without access was refused"
-        : `the action ${action} was refused`,
-    );
-    const text = this.refusal(running, resolution);
-    if (text.trim() !== "")
-      await this.send(running, chatId, { type: "text", text, format: "plain" });
-  }
-
-  /**
-   * A pressed inline button: an admin's decision on an access request, or a command button
-   * (`bot.button("Buy", "/buy 3")`), authorized like the command itself.
-   */
-  private async handleButton(running: Running, update: Update, raw: unknown) {
-    const { transport, log } = running;
-    const query = (update as { callback_query: CallbackQuery }).callback_query;
-    const answer = (text?: string, showAlert = false) =>
-      transport
-        .answerCallback(query.id, {
-          ...(text ? { text: text.slice(0, 200) } : {}),
-          ...(showAlert ? { showAlert } : {}),
-        })
-        .catch((error: unknown) =>
-          log.debug({ err: error }, "a button press could not be answered"),
-        );
-    const data = "data" in query ? query.data : undefined;
-    const message = query.message;
-    const chat = message?.chat;
-    if (data === undefined || chat === undefined || message === undefined) {
-      await answer();
-      return;
-    }
-    const ref = { chatId: chat.id, messageId: message.message_id };
-    const pressed = answerButton(data);
-    if (pressed !== undefined) {
-      await this.pressAnswer(running, update, query, chat, pressed, raw, answer);
-      return;
-    }
-    if (running.access.isDecision(data)) {
-      const resolution = await this.resolve(running, query.from, chat.id);
-      const presser =
-        resolution === undefined || resolution.outcome === "unknown" ? null : resolution.user;
-      const send = (id: number, response: unknown) => this.send(running, id, response);
-      await answer(await running.access.decide(data, presser, query.from, ref, send));
-      return;
-    }
-    const command = data.startsWith("/") ? parseCommand(data) : undefined;
-    if (command === undefined) {
-      // Not Kamihi's: raw middleware may have handled it; stop the client's spinner anyway.
-      await answer();
-      return;
-    }
-    const resolution = await this.resolve(running, query.from, chat.id);
-    if (resolution === undefined) {
-      await answer();
-      return;
-    }
-    const user = resolution.outcome === "unknown" ? null : resolution.user;
-    if (command.name === "help") {
-      await answer();
-      await this.send(running, chat.id, await this.helpText(running, user));
-      return;
-    }
-    const action = this.registry.byCommand(command.name);
-    if (action === undefined) {
-      await answer("This button no longer does anything.");
-      return;
-    }
-    if (!(await this.allowed(running, action, user))) {
-      log.info(
-        { userId: query.from.id, action: action.name, outcome: resolution.outcome },
-        `the button of action ${action.name} was refused`,
-      );
-      const text = this.refusal(running, resolution);
-      await answer(text, text !== "");
-      return;
-    }
-    await answer();
-    await this.startAction(running, action, update, query.from, user, chat, command.args, raw);
-  }
-
-  /** A pressed answer button (a choice, yes/no): the presser's reply to their own question. */
-  private async pressAnswer(
-    running: Running,
-    update: Update,
-    query: CallbackQuery,
-    chat: Chat,
-    pressed: { id: string; step: number; option: number },
-    raw: unknown,
-    answer: (text?: string, showAlert?: boolean) => Promise<unknown>,
-  ) {
-    const found = await running.conversations.find(chat.id, query.from.id);
-    const conversation = found?.conversation;
-    const action = conversation === undefined ? undefined : this.registry.get(conversation.action);
-    const current = action?.questions[conversation?.step ?? -1];
-    const option =
-      current === undefined ? undefined : action?.ask[current.name]?.options?.[pressed.option];
-    if (
-      found === undefined ||
-      conversation?.id !== pressed.id ||
-      conversation.step !== pressed.step ||
-      option === undefined
-    ) {
-      await answer("This question is not yours, or it was already answered.");
-      return;
-    }
-    const resolution = await this.resolve(running, query.from, chat.id);
-    if (resolution === undefined) {
-      await answer();
-      return;
-    }
-    // Access is checked again by continueConversation, like a typed reply.
-    await answer();
-    await this.continueConversation(
-      running,
-      found,
-      update,
-      query.from,
-      resolution,
-      chat,
-      { text: option },
-      raw,
-    );
-  }
-
-  private async runAction(
-    running: Running,
-    action: RegisteredAction,
-    update: Update,
-    from: TelegramUser,
-    user: User | null,
-    chat: Chat,
-    args: string,
-    raw: unknown,
-    answers: Record<string, unknown>,
-  ) {
-    const log = running.log.child({
-      action: action.name,
-      userId: from.id,
-      chatId: chat.id,
-      updateId: update.update_id,
-    });
-    const templates = this.templatesFor(running, action);
-    const context: ActionContext<Record<string, unknown>> = {
-      answers,
-      user: actionUser(from, user ?? undefined),
-      users: running.users,
-      chat,
-      args,
-      settings: running.settings,
-      store: running.store,
-      log,
-      template: (data = {}) => templates.render(`${action.name}.md`, data),
-      templates,
-      reply: (response) => this.send(running, chat.id, response, action.name),
-      update,
-      tg: raw,
-    };
-    try {
-      const result = await action.handler(context);
-      await this.send(running, chat.id, result, action.name);
-    } catch (error) {
-      log.error({ err: error }, `action ${action.name} failed`);
-      await this.send(running, chat.id, running.settings.responses.errorMessage).catch(
-        (sendError: unknown) => {
-          log.error({ err: sendError }, "the error message could not be sent");
-        },
-      );
-    }
-  }
-
-  private templatesFor(running: Running, action: RegisteredAction): TemplateSet {
-    const folder =
-      action.source === undefined
-        ? join(running.root, "actions", action.name)
-        : dirname(resolve(running.root, action.source));
-    return running.templates.forAction(folder);
-  }
-
-  /** The commands this user may run, with their descriptions. */
-  private async helpText(running: Running, user: User | null): Promise<string> {
-    const lines = (await running.access.menuFor(user))
-      .filter((entry) => entry.command !== "help")
-      .map((entry) => `/${escapeMarkdown(entry.command)} — ${escapeMarkdown(entry.description)}`);
-    return lines.length === 0
-      ? "I have no commands for you yet."
-      : ["Here is what I can do:", "", ...lines].join("\n");
-  }
-
-  private async send(
-    running: Running,
-    chatId: number,
-    response: unknown,
-    action = "help",
-  ): Promise<MessageRef[]> {
-    const refs: MessageRef[] = [];
-    for (const message of renderResponse(response, action)) {
-      refs.push(...(await running.transport.send(chatId, message)));
-    }
-    return refs;
-  }
-}
-
-/** `/name@bot args` → its parts; `undefined` when the text is not a command. */
-export function parseCommand(
-  text: string | undefined,
-): { name: string; bot?: string; args: string } | undefined {
-  if (text === undefined) return undefined;
-  const match = /^\/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]+))?(?:\s+([\s\S]*))?$/.exec(text.trim());
-  if (match === null) return undefined;
-  return {
-    name: (match[1] as string).toLowerCase(),
-    ...(match[2] === undefined ? {} : { bot: match[2] }),
-    args: (match[3] ?? "").trim(),
-  };
 }
 
 /** Later overrides win key by key, so configure() can be called several times. */

@@ -24,7 +24,8 @@ const shared = globalThis as typeof globalThis & { [SINGLETON]?: Kamihi };
 shared[SINGLETON] ??= new Kamihi();
 export const bot: Kamihi = shared[SINGLETON];
 
-export { createBot, isKamihiError, Kamihi, parseCommand } from "./bot.js";
+export { createBot, isKamihiError, Kamihi } from "./bot.js";
+export { parseCommand } from "./dispatcher.js";
 export type { BotParts, LoadedProject, StartOptions } from "./bot.js";
 export type { ActionHandler, ActionOptions } from "./actions.js";
 export type { ActionContext, ActionUser, UserData } from "./context.js";

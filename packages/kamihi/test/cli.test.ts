@@ -4,9 +4,9 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { silentLogger } from "@kamihi/core";
 import { createStore } from "@kamihi/db";
+import { requiredMongoUrl, uniqueDbName } from "@kamihi/db/conformance";
 import { createEmulator, type Emulator } from "@kamihi/testing";
 import { createBot, type Kamihi } from "../src/index.js";
-import { requiredMongoUrl, uniqueDbName } from "./helpers/mongodb.js";
 import { fixture } from "./helpers.js";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));

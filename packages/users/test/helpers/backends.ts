@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { Collection, Document, Store, TelegramUser } from "@kamihi/core";
 import { isKamihiError } from "@kamihi/core";
 import { createMemoryStore, createMongoStore } from "@kamihi/db";
-import { requiredMongoUrl, uniqueDbName } from "./mongodb.js";
+import { requiredMongoUrl, uniqueDbName } from "@kamihi/db/conformance";
 
 /** One database of a test suite; `connect()` opens another connection to the same data. */
 export interface TestDatabase {

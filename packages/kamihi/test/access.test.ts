@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
+import { silentLogger } from "@kamihi/core";
+import { createStore } from "@kamihi/db";
+import { requiredMongoUrl, uniqueDbName } from "@kamihi/db/conformance";
 import { type Emulator, messageText, type TestChat } from "@kamihi/testing";
 import type { Kamihi } from "../src/index.js";
 import { LogCapture, startBot } from "./helpers.js";
@@ -227,98 +230,123 @@ describe("open registration", async () => {
   });
 });
 
-describe("approval registration", async () => {
-  const first = 900_001;
-  const second = 900_002;
-  const log = new LogCapture();
-  const { bot, emu } = await startBot("access", (b) =>
-    b.configure({
-      logger: log.logger(),
-      settings: { users: { registration: "approval", admins: [first, second], cacheSeconds: 0.2 } },
-    }),
-  );
-  const adminA = emu.chat({ userId: first, firstName: "Alice" });
-  const adminB = emu.chat({ userId: second, firstName: "Bob" });
+// The approval race runs on both stores: decisions are a compare-and-set in the store.
+const mongo = requiredMongoUrl();
+const backends = [
+  { name: "embedded store", db: { url: "memory://" } },
+  {
+    name: "MongoDB",
+    db: { url: mongo.url ?? "", name: uniqueDbName("kamihi_access") },
+    skip: mongo.skip,
+  },
+];
 
-  it("makes the configured admins admins", async () => {
-    assert.equal((await bot.users.getUser(first))?.isAdmin, true);
-    assert.equal((await bot.users.getUser(second))?.isAdmin, true);
-  });
+/** Drops a test database on a MongoDB server (nothing for the embedded store). */
+async function dropDatabase(db: { url: string; name?: string }) {
+  if (!db.url.startsWith("mongodb")) return;
+  const store = createStore({ url: db.url, name: db.name ?? "kamihi", logger: silentLogger });
+  await (store.raw() as { dropDatabase(): Promise<unknown> }).dropDatabase();
+  await store.close();
+}
 
-  it("asks every admin; two admins approving at once apply it once, and the user is told", async () => {
-    const applicant = emu.chat({ firstName: "Zoe*", username: "zoe_z" });
-    await applicant.command("secret");
-    await applicant.expectReply(
-      "Thanks! Your request was sent to the admins; I'll tell you when it is approved.",
+for (const { name, db, skip } of backends) {
+  describe(`approval registration (${name})`, { skip: skip ?? false }, async () => {
+    const first = 900_001;
+    const second = 900_002;
+    const log = new LogCapture();
+    const { bot, emu } = await startBot("access", (b) =>
+      b.configure({
+        logger: log.logger(),
+        settings: {
+          db,
+          users: { registration: "approval", admins: [first, second], cacheSeconds: 0.2 },
+        },
+      }),
     );
-    assert.equal((await bot.users.getUser(applicant.user.id))?.status, "pending");
-    const requestA = messageText(await adminA.nextReply());
-    const requestB = messageText(await adminB.nextReply());
-    assert.equal(
-      requestA,
-      `New access request: Zoe* (@zoe_z), Telegram id ${applicant.user.id} wants to use the bot.`,
-    );
-    assert.equal(requestB, requestA);
+    after(() => dropDatabase(db));
+    const adminA = emu.chat({ userId: first, firstName: "Alice" });
+    const adminB = emu.chat({ userId: second, firstName: "Bob" });
 
-    // While pending, the user is reminded and runs nothing.
-    await applicant.command("secret");
-    await applicant.expectReply(/awaiting|sent to the admins/);
-
-    const [a, b] = await Promise.all([adminA.press("✅ Approve"), adminB.press("✅ Approve")]);
-    const answers = [a.text, b.text].sort();
-    assert.deepEqual(answers, ["Already approved.", "Approved."]);
-    await applicant.expectReply("Welcome! An admin approved your access. Send /help to start.");
-    assert.equal((await bot.users.getUser(applicant.user.id))?.status, "active");
-    await applicant.command("start");
-    await applicant.expectReply("Hello Zoe*!");
-    // Both request messages now say what happened, without buttons.
-    const edited = [adminA, adminB].map((chat) => {
-      const last = chat.replies().at(-1);
-      assert.ok(last, "each admin got the request");
-      return messageText(last);
+    it("makes the configured admins admins", async () => {
+      assert.equal((await bot.users.getUser(first))?.isAdmin, true);
+      assert.equal((await bot.users.getUser(second))?.isAdmin, true);
     });
-    assert.ok(
-      edited.some((text) => /^✅ Zoe\* was approved by (Alice|Bob)\.$/.test(text)),
-      edited.join(" | "),
-    );
-    assert.ok(
-      edited.some((text) => text === "Access request of Zoe*: already approved."),
-      edited.join(" | "),
-    );
-  });
 
-  it("a denied user is told, then ignored", async () => {
-    const applicant = emu.chat({ firstName: "Mallory" });
-    await applicant.send("hello, may I come in?");
-    await applicant.expectReply(/sent to the admins/);
-    await adminA.nextReply();
-    await adminB.nextReply();
-    assert.deepEqual(await adminB.press("❌ Deny"), { text: "Denied.", showAlert: false });
-    await applicant.expectReply("Sorry, your request was not approved.");
-    assert.equal((await bot.users.getUser(applicant.user.id))?.status, "blocked");
-    await applicant.command("secret");
-    await applicant.command("start");
-    await refusals(log, applicant.user.id, 2);
-    assert.equal(applicant.replies().length, 2);
-  });
+    it("asks every admin; two admins approving at once apply it once, and the user is told", async () => {
+      const applicant = emu.chat({ firstName: "Zoe*", username: "zoe_z" });
+      await applicant.command("secret");
+      await applicant.expectReply(
+        "Thanks! Your request was sent to the admins; I'll tell you when it is approved.",
+      );
+      assert.equal((await bot.users.getUser(applicant.user.id))?.status, "pending");
+      const requestA = messageText(await adminA.nextReply());
+      const requestB = messageText(await adminB.nextReply());
+      assert.equal(
+        requestA,
+        `New access request: Zoe* (@zoe_z), Telegram id ${applicant.user.id} wants to use the bot.`,
+      );
+      assert.equal(requestB, requestA);
 
-  it("refuses the decision of a non-admin who presses a forwarded button", async () => {
-    const applicant = emu.chat({ firstName: "Trudy" });
-    await applicant.command("start");
-    await applicant.expectReply(/sent to the admins/);
-    await adminA.nextReply();
-    await adminB.nextReply();
-    // A non-admin presses the button (say, on a forwarded copy of the request).
-    const request = adminA.replies().at(-1);
-    assert.ok(request);
-    const intruder = { id: 900_099, is_bot: false, first_name: "Intruder" };
-    const answer = await emu.userPress(
-      adminA.chat,
-      intruder,
-      request,
-      `kamihi:reg:yes:${applicant.user.id}`,
-    );
-    assert.equal(answer.text, "Only admins can decide on access requests.");
-    assert.equal((await bot.users.getUser(applicant.user.id))?.status, "pending");
+      // While pending, the user is reminded and runs nothing.
+      await applicant.command("secret");
+      await applicant.expectReply(/awaiting|sent to the admins/);
+
+      const [a, b] = await Promise.all([adminA.press("✅ Approve"), adminB.press("✅ Approve")]);
+      const answers = [a.text, b.text].sort();
+      assert.deepEqual(answers, ["Already approved.", "Approved."]);
+      await applicant.expectReply("Welcome! An admin approved your access. Send /help to start.");
+      assert.equal((await bot.users.getUser(applicant.user.id))?.status, "active");
+      await applicant.command("start");
+      await applicant.expectReply("Hello Zoe*!");
+      // Both request messages now say what happened, without buttons.
+      const edited = [adminA, adminB].map((chat) => {
+        const last = chat.replies().at(-1);
+        assert.ok(last, "each admin got the request");
+        return messageText(last);
+      });
+      assert.ok(
+        edited.some((text) => /^✅ Zoe\* was approved by (Alice|Bob)\.$/.test(text)),
+        edited.join(" | "),
+      );
+      assert.ok(
+        edited.some((text) => text === "Access request of Zoe*: already approved."),
+        edited.join(" | "),
+      );
+    });
+
+    it("a denied user is told, then ignored", async () => {
+      const applicant = emu.chat({ firstName: "Mallory" });
+      await applicant.send("hello, may I come in?");
+      await applicant.expectReply(/sent to the admins/);
+      await adminA.nextReply();
+      await adminB.nextReply();
+      assert.deepEqual(await adminB.press("❌ Deny"), { text: "Denied.", showAlert: false });
+      await applicant.expectReply("Sorry, your request was not approved.");
+      assert.equal((await bot.users.getUser(applicant.user.id))?.status, "blocked");
+      await applicant.command("secret");
+      await applicant.command("start");
+      await refusals(log, applicant.user.id, 2);
+      assert.equal(applicant.replies().length, 2);
+    });
+
+    it("refuses the decision of a non-admin who presses a forwarded button", async () => {
+      const applicant = emu.chat({ firstName: "Trudy" });
+      await applicant.command("start");
+      await applicant.expectReply(/sent to the admins/);
+      await adminA.nextReply();
+      await adminB.nextReply();
+      // A non-admin presses the button (say, on a forwarded copy of the request).
+      const request = adminA.replies().at(-1);
+      assert.ok(request);
+      const intruder = { id: 900_099, is_bot: false, first_name: "Intruder" };
+      const answer = await emu.userPress(
+        adminA.chat,
+        intruder,
+        request,
+        `kamihi:reg:yes:${applicant.user.id}`,
+      );
+      assert.equal(answer.text, "Only admins can decide on access requests.");
+      assert.equal((await bot.users.getUser(applicant.user.id))?.status, "pending");
+    });
   });
-});
+}

@@ -20,7 +20,8 @@ function collect(folder) {
   for (const entry of readdirSync(folder, { withFileTypes: true })) {
     const path = join(folder, entry.name);
     if (entry.isDirectory()) {
-      if (entry.name === "fixtures" || entry.name === "node_modules") continue;
+      if (entry.name === "fixtures" || entry.name === "node_modules" || entry.name.startsWith("."))
+        continue;
       found.push(...collect(path));
     } else if (/\.test\.(ts|mts|js|mjs)$/.test(entry.name)) {
       found.push(path);

@@ -1,3 +1,6 @@
 import { packageBuild } from "../../tsup.base.ts";
 
-export default packageBuild({ entry: ["src/index.ts", "src/cli.ts"], splitting: true });
+export default packageBuild({
+  entry: ["src/index.ts", "src/cli.ts", "src/testing.ts"],
+  splitting: true,
+});

@@ -9,5 +9,14 @@ export { createProgram, EXIT, runCli } from "./program.js";
 export type { CliOptions } from "./program.js";
 export { registerAccessCommands, telegramId } from "./access.js";
 export type { AccessCommandsContext, AccessProject } from "./access.js";
+export { registerProjectCommands } from "./project.js";
+export type {
+  DoctorCheck,
+  ProjectCommandsContext,
+  ProjectHost,
+  RunInfo,
+  RunningBot,
+} from "./project.js";
+export { watchProject } from "./watch.js";
 export { printable, table } from "./output.js";
 export type { Output } from "./output.js";

@@ -2,12 +2,15 @@ import { isKamihiError } from "@kamihi/core";
 import { Command, CommanderError } from "commander";
 import { type AccessCommandsContext, registerAccessCommands } from "./access.js";
 import type { Output } from "./output.js";
+import { type ProjectCommandsContext, registerProjectCommands } from "./project.js";
 
 /** How the `kamihi` command reaches the project and the terminal. */
 export interface CliOptions extends AccessCommandsContext {
   stderr: Output;
   /** The version `kamihi version` prints. */
   version: string;
+  /** The runtime behind `run`, `dev`, `config`, `doctor`, `test` and `init`; without it they are absent. */
+  project?: Omit<ProjectCommandsContext, "stdout" | "stderr">;
   /** More commands (run, dev…) the host package adds. */
   extend?: (program: Command) => void;
 }
@@ -32,6 +35,13 @@ export function createProgram(options: CliOptions): Command {
     .action(() => {
       options.stdout.write(`kamihi ${options.version}\n`);
     });
+  if (options.project !== undefined) {
+    registerProjectCommands(program, {
+      ...options.project,
+      stdout: options.stdout,
+      stderr: options.stderr,
+    });
+  }
   registerAccessCommands(program, options);
   options.extend?.(program);
   // Every subcommand reports errors like the program does, instead of exiting the process.

@@ -21,6 +21,7 @@ import { createTemplateEngine } from "@kamihi/templates";
 import { createTelegrafTransport } from "@kamihi/tg";
 import { createUserService } from "@kamihi/users";
 import { pino } from "pino";
+import pinoPretty from "pino-pretty";
 import { Composer, type Context, type Middleware } from "telegraf";
 import { Access } from "./access.js";
 import { type ActionHandler, type ActionOptions, Registry } from "./actions.js";
@@ -155,6 +156,16 @@ export class Kamihi {
     return this.running.settings;
   }
 
+  /** The bot's Telegram username, without `@` (after start). */
+  get username(): string {
+    if (!this.running)
+      throw new KamihiError(
+        "KAMIHI_BOT_NOT_RUNNING",
+        "The bot's username is known after bot.start().",
+      );
+    return this.running.dispatcher.username;
+  }
+
   /** The running bot's users, roles and permissions (after start). */
   get users(): UserService {
     if (!this.running)
@@ -264,9 +275,7 @@ export class Kamihi {
       ...(this.parts.settings ? { overrides: this.parts.settings } : {}),
     });
     const settings = loaded.settings;
-    const log =
-      this.parts.logger ??
-      (pino({ level: settings.log.level, base: { app: "kamihi" } }) as unknown as Logger);
+    const log = this.parts.logger ?? createLogger(settings);
     for (const warning of loaded.warnings) log.warn(warning);
 
     let userSchema = this.parts.userSchema;
@@ -300,6 +309,7 @@ export class Kamihi {
     const store =
       this.parts.store ??
       createStore({ url: settings.db.url, name: settings.db.name, cwd: root, logger: log });
+    log.info({ store: store.kind }, "connecting to the store");
     await store.connect();
     let users = this.parts.users;
     if (users === undefined) {
@@ -480,6 +490,25 @@ export class Kamihi {
       }
     });
   }
+}
+
+/**
+ * The default logger: JSON lines, or readable lines on a terminal (`log.format: auto`, the
+ * default) or when asked (`pretty`).
+ */
+function createLogger(settings: Settings): Logger {
+  const options = { level: settings.log.level, base: { app: "kamihi" } };
+  const pretty =
+    settings.log.format === "pretty" ||
+    (settings.log.format === "auto" && process.stdout.isTTY === true);
+  if (!pretty) return pino(options) as unknown as Logger;
+  const stream = pinoPretty({
+    colorize: process.stdout.isTTY === true,
+    ignore: "pid,hostname,app",
+    translateTime: "HH:MM:ss.l",
+    sync: true,
+  });
+  return pino(options, stream) as unknown as Logger;
 }
 
 /** Later overrides win key by key, so configure() can be called several times. */

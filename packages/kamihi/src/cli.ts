@@ -6,11 +6,13 @@
 import { createRequire } from "node:module";
 import { runCli } from "@kamihi/cli";
 import type { LogFn, Logger } from "@kamihi/core";
+import { createProjectHost } from "./host.js";
 import { bot } from "./index.js";
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 
-// The command's own output goes to stdout; the project's warnings, as plain lines, to stderr.
+// Management commands print their own output on stdout; the project's warnings go to stderr
+// as plain lines. `run` and `dev` log with the bot's own logger (the settings' log.level).
 const say =
   (label: string): LogFn =>
   (first: unknown, second?: unknown) => {
@@ -28,13 +30,34 @@ const logger: Logger = {
   child: () => logger,
 };
 
+/** The first SIGINT or SIGTERM asks for a clean stop; a second one forces the exit. */
+function shutdown(): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      resolve(signal);
+      process.once(signal, () => {
+        process.stderr.write(`${signal} again: exiting without waiting.\n`);
+        process.exit(130);
+      });
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
+let reported = 0;
 const code = await runCli(process.argv.slice(2), {
   version,
   stdout: process.stdout,
   stderr: process.stderr,
-  open: async (root) => {
-    bot.configure({ logger });
-    return bot.load({ root });
+  open: async (root) => bot.configure({ logger }).load({ root }),
+  project: {
+    host: createProjectHost(bot),
+    shutdown,
+    interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
+    exitCode: (value) => {
+      reported = value;
+    },
   },
 });
-process.exitCode = code;
+process.exitCode = code !== 0 ? code : reported;

@@ -42,3 +42,5 @@ export type {
 export { escapeMarkdown, md } from "./md.js";
 export type { FileSource, MediaOptions } from "./responses.js";
 export { KamihiError } from "@kamihi/core";
+/** valibot, for the project's user schema (`models/user.ts`) and question validators. */
+export * as v from "valibot";

@@ -1,0 +1,271 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { createEmulator, type Emulator, messageText } from "@kamihi/testing";
+
+const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+// Inside this package, so the projects' `import "kamihi"` resolves to it (package self-reference).
+const TMP = fileURLToPath(new URL("./.tmp/", import.meta.url));
+
+/** A small project: a public /start and a settings file; removed after the file's tests. */
+function project(extra: Record<string, string> = {}): string {
+  mkdirSync(TMP, { recursive: true });
+  const root = mkdtempSync(join(TMP, "project-"));
+  const files: Record<string, string> = {
+    "kamihi.yaml": "db:\n  url: memory://\nlog:\n  level: warn\n",
+    "actions/start/start.ts": `import { bot } from "kamihi";
+
+export default bot.action(async function start({ user }) {
+  return \`Hi \${user.firstName}!\`;
+}, { description: "Say hi", public: true });
+`,
+    ...extra,
+  };
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, ".."), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+after(() => rmSync(TMP, { recursive: true, force: true }));
+
+function kamihi(
+  root: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, "-C", root, ...args],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr });
+      },
+    );
+  });
+}
+
+/** A long-running `kamihi` (run, dev) whose output can be awaited line by line. */
+class Running {
+  readonly child: ChildProcess;
+  out = "";
+  private readonly waiters = new Set<() => void>();
+
+  constructor(root: string, args: string[], env: Record<string, string>) {
+    this.child = spawn(process.execPath, [CLI, "-C", root, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const collect = (chunk: Buffer) => {
+      this.out += chunk.toString();
+      for (const wake of this.waiters) wake();
+    };
+    this.child.stdout?.on("data", collect);
+    this.child.stderr?.on("data", collect);
+  }
+
+  /** Waits until the output has matched `pattern` `count` times. */
+  until(pattern: RegExp, count = 1, timeout = 30_000): Promise<void> {
+    const seen = () => this.out.match(new RegExp(pattern.source, "g"))?.length ?? 0;
+    if (seen() >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(wake);
+        reject(new Error(`no ${pattern} (×${count}) within ${timeout} ms; output:\n${this.out}`));
+      }, timeout);
+      const wake = () => {
+        if (seen() < count) return;
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      this.waiters.add(wake);
+    });
+  }
+
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null> {
+    return new Promise((resolve) => {
+      this.child.once("exit", (code) => resolve(code));
+      this.child.kill("SIGTERM");
+    });
+  }
+}
+
+describe("kamihi run and dev", () => {
+  let emu: Emulator;
+  let env: Record<string, string>;
+  before(async () => {
+    emu = await createEmulator();
+    env = { KAMIHI_TOKEN: emu.token, KAMIHI_TG__API_ROOT: emu.apiRoot };
+  });
+  after(() => emu.stop());
+
+  it("run starts the bot, says what it started, and stops cleanly on SIGTERM", async () => {
+    const root = project();
+    const run = new Running(root, ["run"], env);
+    await run.until(/is running/);
+    assert.match(run.out, /Bot @\w+ is running \(polling\)\./);
+    assert.match(run.out, /commands: \/start/);
+    assert.match(run.out, /store: {4}embedded \(in memory only/);
+    const chat = emu.chat({ firstName: "Ada" });
+    await chat.command("start");
+    await chat.expectReply("Hi Ada!");
+    assert.equal(await run.stop(), 0);
+    assert.match(run.out, /SIGTERM: stopping/);
+    assert.match(run.out, /Stopped\./);
+  });
+
+  it("dev picks up a new action from `kamihi action new` without a manual restart", async () => {
+    const root = project();
+    const dev = new Running(root, ["dev"], env);
+    await dev.until(/Watching for changes/);
+    const made = await kamihi(root, [
+      "action",
+      "new",
+      "greet",
+      "--public",
+      "--description",
+      "Greet",
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(
+      made.stdout,
+      /Created actions\/greet\/greet\.ts and actions\/greet\/greet\.md\.eta\./,
+    );
+    await dev.until(/greet\.ts changed: restarting/);
+    await dev.until(/is running/, 2);
+    const chat = emu.chat({ firstName: "Bo" });
+    await chat.command("greet");
+    await chat.expectReply(
+      "Hello Bo! This is /greet: edit actions/greet/greet.md.eta to change what I say.",
+    );
+    // Templates reload live, without a restart (the engine sees the change a moment later).
+    writeFileSync(join(root, "actions/greet/greet.md.eta"), "Howdy <%= it.name %>!\n");
+    let text = "";
+    for (let attempt = 0; attempt < 50 && text !== "Howdy Bo!"; attempt++) {
+      await chat.command("greet");
+      text = messageText(await chat.nextReply());
+    }
+    assert.equal(text, "Howdy Bo!");
+    assert.equal((dev.out.match(/restarting/g) ?? []).length, 1, "no restart for a template");
+    // A broken action is reported; fixing it restarts the bot.
+    writeFileSync(join(root, "actions/greet/greet.ts"), "export default oops(;\n");
+    await dev.until(/error: Could not load the module actions\/greet\/greet\.ts/);
+    writeFileSync(
+      join(root, "actions/greet/greet.ts"),
+      'import { bot } from "kamihi";\nexport default bot.action(async function greet() { return "Fixed."; }, { public: true });\n',
+    );
+    await dev.until(/is running/, 3);
+    await chat.command("greet");
+    await chat.expectReply("Fixed.");
+    assert.equal(await dev.stop(), 0);
+  });
+});
+
+describe("kamihi init", () => {
+  it("scaffolds the same project as create-kamihi, without prompts when not on a terminal", async () => {
+    mkdirSync(TMP, { recursive: true });
+    const parent = mkdtempSync(join(TMP, "init-"));
+    const args = ["--yes", "--no-install", "--no-git", "--admin", "7", "--pm", "npm"];
+    const made = await kamihi(parent, ["init", "other-bot", ...args]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stdout, /Created other-bot in /);
+    assert.match(readFileSync(join(parent, "other-bot/kamihi.yaml"), "utf8"), /admins: \[7\]/);
+    assert.match(readFileSync(join(parent, "other-bot/package.json"), "utf8"), /"kamihi dev"/);
+    const bad = await kamihi(parent, ["init", "Bad Name", "--yes"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Bad Name/);
+  });
+});
+
+describe("kamihi action new", () => {
+  it("refuses invalid and existing names, with the reason", async () => {
+    const root = project();
+    for (const [name, reason] of [
+      ["Greet", /invalid for argument 'name'/],
+      ["1abc", /must not start with a digit/],
+      ["start", /actions\/start already exists/],
+    ] as const) {
+      const result = await kamihi(root, ["action", "new", name]);
+      assert.notEqual(result.code, 0, name);
+      assert.match(result.stderr, reason);
+    }
+    const ok = await kamihi(root, ["action", "new", "report"]);
+    assert.equal(ok.code, 0);
+    assert.match(
+      ok.stdout,
+      /Admins may run \/report; let others with: kamihi permission add report/,
+    );
+    assert.match(
+      readFileSync(join(root, "actions/report/report.ts"), "utf8"),
+      /async function report\(/,
+    );
+  });
+});
+
+describe("kamihi config and doctor", () => {
+  let emu: Emulator;
+  before(async () => {
+    emu = await createEmulator();
+  });
+  after(() => emu.stop());
+
+  it("config prints every setting with its source, the token hidden", async () => {
+    const root = project();
+    const result = await kamihi(root, ["config"], { KAMIHI_TOKEN: emu.token });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^db\.url +=.*"memory:\/\/" {2}\(.*kamihi\.yaml:2\)$/m);
+    assert.match(result.stdout, /^token +=.*\(KAMIHI_TOKEN\)$/m);
+    assert.doesNotMatch(result.stdout, new RegExp(emu.token.split(":")[1] ?? "x"));
+  });
+
+  it("doctor passes a healthy project against the Bot API", async () => {
+    const root = project();
+    const result = await kamihi(root, ["doctor"], {
+      KAMIHI_TOKEN: emu.token,
+      KAMIHI_TG__API_ROOT: emu.apiRoot,
+    });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /✓ Node\.js: /);
+    assert.match(result.stdout, /✓ token: set \(from KAMIHI_TOKEN\)/);
+    assert.match(result.stdout, /✓ store: embedded/);
+    assert.match(result.stdout, /✓ Bot API: .* knows the bot as @/);
+    assert.match(result.stdout, /✓ actions: 1: start/);
+    assert.match(result.stdout, /Everything looks right\./);
+  });
+
+  it("doctor reports a wrong token format and an unreachable store, with fixes", async () => {
+    const root = project({ "kamihi.yaml": "db:\n  url: mongodb://127.0.0.1:9/kamihi\n" });
+    const badToken = await kamihi(root, ["doctor"], { KAMIHI_TOKEN: "12345:short" });
+    assert.equal(badToken.code, 1);
+    assert.match(badToken.stdout, /✗ token: wrong format \(from KAMIHI_TOKEN\)/);
+    assert.match(badToken.stdout, /fix: copy the token again from @BotFather/);
+    assert.doesNotMatch(badToken.stdout, /12345:short/);
+
+    const noStore = await kamihi(root, ["doctor"], {
+      KAMIHI_TOKEN: emu.token,
+      KAMIHI_TG__API_ROOT: emu.apiRoot,
+    });
+    assert.equal(noStore.code, 1);
+    assert.match(noStore.stdout, /✗ store: /);
+    assert.match(
+      noStore.stdout,
+      /fix: start MongoDB at mongodb:\/\/127\.0\.0\.1:9\/kamihi, fix db\.url, or use the embedded store/,
+    );
+    assert.match(noStore.stdout, /✓ Bot API/);
+    assert.match(noStore.stdout, /1 problem to fix\./);
+
+    const noApi = await kamihi(project(), ["doctor"], {
+      KAMIHI_TOKEN: emu.token,
+      KAMIHI_TG__API_ROOT: "http://127.0.0.1:9",
+    });
+    assert.equal(noApi.code, 1);
+    assert.match(noApi.stdout, /✗ Bot API: cannot reach http:\/\/127\.0\.0\.1:9/);
+    assert.doesNotMatch(noApi.stdout + noApi.stderr, new RegExp(emu.token.split(":")[1] ?? "x"));
+  });
+});

@@ -277,6 +277,9 @@ describe("scaffold", () => {
       assert.match(dockerfile, new RegExp(`^RUN .*\\b${pm} (ci|install)\\b`, "m"));
       assert.match(dockerfile, /^USER node$/m);
       assert.match(dockerfile, /^CMD \["npx", "kamihi", "run"\]$/m);
+      // pnpm needs its settings (allowed build scripts) before the install, and only pnpm has them.
+      assert.equal(/^COPY .*pnpm-workspace\.yaml/m.test(dockerfile), pm === "pnpm");
+      assert.equal(result.files.includes("pnpm-workspace.yaml"), pm === "pnpm");
     });
   }
 

@@ -40,7 +40,13 @@ const installs: Record<PackageManager, DockerInstall> = {
 /** `Dockerfile`: production dependencies only, installed with the project's package manager. */
 export function dockerfile(spec: ProjectSpec): ProjectFile {
   const pm = installs[spec.packageManager];
-  const lockfiles = spec.packageManager === "bun" ? "bun.lock* bun.lockb*" : `${pm.lockfile}*`;
+  // pnpm reads which build scripts it may run (esbuild's) from pnpm-workspace.yaml.
+  const lockfiles =
+    spec.packageManager === "bun"
+      ? "bun.lock* bun.lockb*"
+      : spec.packageManager === "pnpm"
+        ? `${pm.lockfile}* pnpm-workspace.yaml`
+        : `${pm.lockfile}*`;
   const lines = [
     "# The bot's image: production dependencies only, run as the unprivileged node user.",
     "# With MongoDB beside it: docker compose up -d --build",

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -17,6 +19,7 @@ const PACKED = [
   "tg",
   "templates",
   "users",
+  "admin",
   "cli",
   "testing",
   "create-kamihi",
@@ -52,6 +55,17 @@ async function pack(name: string, into: string): Promise<string> {
   const made = readdirSync(into).find((file) => !before.has(file) && file.endsWith(".tgz"));
   assert.ok(made, `pnpm pack ${name} made no tarball`);
   return join(into, made);
+}
+
+/** A port nothing listens on (the OS picks it, then it is freed). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 describe("a project scaffolded by create-kamihi, installed from packed packages", () => {
@@ -108,7 +122,12 @@ describe("a project scaffolded by create-kamihi, installed from packed packages"
     const bin = join(root, "node_modules", ".bin", "kamihi");
     const child: ChildProcess = spawn(bin, ["run"], {
       cwd: root,
-      env: { ...process.env, KAMIHI_TOKEN: emu.token, KAMIHI_TG__API_ROOT: emu.apiRoot },
+      env: {
+        ...process.env,
+        KAMIHI_TOKEN: emu.token,
+        KAMIHI_TG__API_ROOT: emu.apiRoot,
+        KAMIHI_WEB__PORT: String(await freePort()),
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -134,6 +153,7 @@ describe("a project scaffolded by create-kamihi, installed from packed packages"
       await chat.command("start");
       const reply = await chat.nextReply({ timeout: 10_000 });
       assert.match((reply as { text?: string }).text ?? "", /Hello Ada!/);
+      assert.match(out, /admin: {4}http:\/\/127\.0\.0\.1:\d+ \(admins send \/admin/);
     } finally {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");

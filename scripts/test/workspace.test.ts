@@ -58,8 +58,16 @@ describe("workspace conventions", () => {
         assert.equal(manifest.exports?.["./package.json"], "./package.json");
       });
 
-      it("publishes only dist, declares Node >= 20.19 and its side effects", () => {
-        assert.deepEqual(manifest.files, ["dist"]);
+      it("publishes dist (and its asset folders), declares Node >= 20.19 and its side effects", () => {
+        const files = manifest.files ?? [];
+        assert.equal(files[0], "dist");
+        // Assets a package reads at run time (the admin's views and stylesheet) sit beside dist.
+        for (const folder of files.slice(1)) {
+          assert.ok(
+            existsSync(join(base, folder)) && !folder.includes("/") && folder !== "src",
+            `"${folder}" in files must be an asset folder of the package`,
+          );
+        }
         assert.equal(manifest.engines?.node, ">=20.19");
         const declared = manifest.sideEffects;
         assert.ok(

@@ -51,6 +51,8 @@ export interface ProjectHost {
   test(root: string, files: readonly string[]): Promise<number>;
   /** `kamihi init`: the scaffolder, with the rest of the command line. */
   init(args: readonly string[], cwd: string): Promise<number>;
+  /** `kamihi admin`: the web admin alone, on the project's store (the bot runs elsewhere). */
+  admin(root: string): Promise<{ url: string; stop(): Promise<void> }>;
 }
 
 /** How the project commands reach the runtime and the terminal. */
@@ -153,6 +155,20 @@ export function registerProjectCommands(program: Command, context: ProjectComman
       await watcher.close();
       await restarting;
       await running?.stop();
+      stdout.write("Stopped.\n");
+    });
+
+  program
+    .command("admin")
+    .description("Run the web admin alone, on the project's store (the bot runs elsewhere)")
+    .action(async () => {
+      const admin = await host.admin(rootOf(program));
+      stdout.write(
+        `The web admin listens on ${admin.url}. Admins sign in with the link /admin sends them (set web.publicUrl so the bot builds links to here).\n`,
+      );
+      const signal = await context.shutdown();
+      stdout.write(`${signal}: stopping…\n`);
+      await admin.stop();
       stdout.write("Stopped.\n");
     });
 

@@ -156,6 +156,19 @@ export const settingsSchema = v.object({
     port: v.optional(port, 4242),
     /** The URL people use to reach the admin (login links are built from it). */
     publicUrl: v.optional(httpUrl),
+    /**
+     * Enables password sign-in for admins (beside /admin links): a hash made with
+     * `hashPassword()` from kamihi, `scrypt$<salt>$<hash>`. Secret.
+     */
+    passwordHash: v.optional(
+      v.pipe(
+        v.string("expected a password hash made by hashPassword(): scrypt$<salt>$<hash>"),
+        v.regex(
+          /^scrypt\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/,
+          "expected a password hash made by hashPassword(): scrypt$<salt>$<hash>",
+        ),
+      ),
+    ),
     /** Signs admin session cookies. Secret. */
     sessionSecret: v.optional(
       v.pipe(

@@ -31,6 +31,8 @@ export const errorCodes = {
   KAMIHI_ROLE_EXISTS: "A role with that name already exists.",
   KAMIHI_PERMISSION_UNKNOWN_ACTION: "A permission names an action the bot does not have.",
   KAMIHI_CLI_USAGE: "A command line has a missing, unknown or invalid argument.",
+  KAMIHI_WEB_UNAVAILABLE:
+    "The web admin could not start (its port is taken, or the address is wrong).",
   KAMIHI_INTERNAL_BUG: "Kamihi reached a state it should never reach; this is a bug to report.",
 } as const;
 

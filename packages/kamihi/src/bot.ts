@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import { type AdminServer, createAdmin, loginLinks } from "@kamihi/admin";
 import { loadSettings, type SettingsInput } from "@kamihi/config";
 import {
   type ActionRegistry,
@@ -30,6 +31,7 @@ import { createLoader, discoverActions, loadUserModel } from "./discover.js";
 import { Dispatcher, parseCommand } from "./dispatcher.js";
 import { type Answers, Conversations, type Questions } from "./questions.js";
 import { media } from "./responses.js";
+import { ActionStats } from "./stats.js";
 
 /** Pieces of the bot that can be swapped before it starts (the escape hatch, and tests). */
 export interface BotParts {
@@ -67,6 +69,8 @@ export interface StartOptions {
   actionsDir?: string;
   /** Reload templates when they change (dev mode). Default: `false`. */
   watch?: boolean;
+  /** Start the web admin beside the bot when `web.enabled` (what `kamihi run` does). Default: `false`. */
+  admin?: boolean;
 }
 
 interface Running {
@@ -78,6 +82,9 @@ interface Running {
   users: UserService;
   access: Access;
   dispatcher: Dispatcher;
+  stats: ActionStats;
+  /** The web admin, when it runs beside the bot. */
+  admin: AdminServer | undefined;
   /** Reads the change log of users/roles/permissions every `users.cacheSeconds`. */
   refreshTimer: NodeJS.Timeout | undefined;
   unsubscribe: () => void;
@@ -367,9 +374,12 @@ export class Kamihi {
     }
     const access = new Access({ users, transport, registry, settings, log });
     const conversations = new Conversations(store, settings.questions.timeoutSeconds);
+    const stats = new ActionStats(store, log);
     try {
       await conversations.init();
+      await stats.init();
     } catch (error) {
+      await stats.close().catch(() => {});
       if (ownsStore) await store.close().catch(() => {});
       throw error;
     }
@@ -384,6 +394,7 @@ export class Kamihi {
       access,
       conversations,
       registry,
+      stats,
     });
     const running: Running = {
       settings,
@@ -394,6 +405,8 @@ export class Kamihi {
       users,
       access,
       dispatcher,
+      stats,
+      admin: undefined,
       refreshTimer: undefined,
       unsubscribe: users.onChange((change) => access.changed(change)),
       queue: new ChatQueue(),
@@ -419,8 +432,10 @@ export class Kamihi {
         });
       }, refreshEvery);
       running.refreshTimer.unref();
+      if (options.admin === true) await this.startAdmin(running, registry);
     } catch (error) {
       running.unsubscribe();
+      await stats.close().catch(() => {});
       await transport.stop().catch(() => {});
       if (ownsStore) await store.close().catch(() => {});
       closeTemplates(templates);
@@ -446,13 +461,72 @@ export class Kamihi {
     this.running = undefined;
     clearInterval(running.refreshTimer);
     running.unsubscribe();
+    await running.admin?.close().catch((error: unknown) => {
+      running.log.warn({ err: error }, "the web admin did not close cleanly");
+    });
     await running.transport.stop();
     await running.queue.drain();
+    await running.stats.close();
     running.access.stop();
     await running.access.idle();
     closeTemplates(running.templates);
     if (running.ownsStore) await running.store.close();
     running.log.info("Kamihi bot stopped");
+  }
+
+  /**
+   * Starts the web admin beside the bot (`web.enabled`), and `/admin` with it. A failure (the
+   * port is taken) is logged with what to do; the bot keeps running without its admin. With
+   * the admin elsewhere (`web.enabled: false` and a `web.publicUrl`), `/admin` sends links to it.
+   */
+  private async startAdmin(running: Running, registry: Registry): Promise<void> {
+    const { settings, log, store, users, dispatcher, stats } = running;
+    if (!settings.web.enabled) {
+      if (settings.web.publicUrl !== undefined) {
+        dispatcher.adminLink = loginLinks(store, settings.web.publicUrl);
+      }
+      return;
+    }
+    try {
+      const admin = await createAdmin({
+        users,
+        actions: registry,
+        store,
+        logger: log.child({ component: "admin" }),
+        host: settings.web.host,
+        port: settings.web.port,
+        ...(settings.web.publicUrl === undefined ? {} : { publicUrl: settings.web.publicUrl }),
+        ...(settings.web.sessionSecret === undefined
+          ? {}
+          : { sessionSecret: settings.web.sessionSecret }),
+        ...(settings.web.passwordHash === undefined
+          ? {}
+          : { passwordHash: settings.web.passwordHash }),
+        status: () => ({
+          username: dispatcher.username,
+          running: this.running === running,
+          store: store.kind,
+        }),
+        stats: () => stats.read(),
+        errors: () => stats.recentErrors(),
+      });
+      const url = await admin.listen();
+      running.admin = admin;
+      dispatcher.adminLink = (telegramId) => admin.loginLink(telegramId);
+      log.info({ url }, "the web admin is listening; admins send /admin to the bot to sign in");
+    } catch (error) {
+      log.error(
+        { err: error },
+        isKamihiError(error)
+          ? error.message
+          : "the web admin could not start; the bot runs without it",
+      );
+    }
+  }
+
+  /** Where the web admin listens, when it runs beside the bot. */
+  get adminUrl(): string | undefined {
+    return this.running?.admin?.url;
   }
 
   /**

@@ -31,6 +31,7 @@ import {
   withDownloads,
 } from "./questions.js";
 import { renderResponse } from "./responses.js";
+import type { ActionStats } from "./stats.js";
 
 /** What a started bot hands the handler: its settings and the pieces it opened. */
 export interface HandlerParts {
@@ -44,6 +45,7 @@ export interface HandlerParts {
   access: Access;
   conversations: Conversations;
   registry: Registry;
+  stats: ActionStats;
 }
 
 /** One update being handled: who sent it, where, and what the user service said of them. */
@@ -68,6 +70,8 @@ type Found = { conversation: Conversation; expired: boolean };
 export class Dispatcher {
   /** The bot's username, known once the transport has started. */
   username = "";
+  /** Issues admin sign-in links, when the web admin runs (or `web.publicUrl` names one). */
+  adminLink: ((telegramId: number) => Promise<string>) | undefined;
   private readonly parts: HandlerParts;
   /** Whether any action asks questions: without, no message costs a conversation lookup. */
   private readonly asks: boolean;
@@ -116,6 +120,10 @@ export class Dispatcher {
     }
     if (command?.name === "help") {
       await this.send(chat.id, await this.helpText(user));
+      return;
+    }
+    if (command?.name === "admin" && action === undefined && this.adminLink !== undefined) {
+      await this.sendAdminLink(turn, this.adminLink);
       return;
     }
     if (command?.name === settings.responses.cancelCommand && action === undefined && this.asks) {
@@ -169,6 +177,32 @@ export class Dispatcher {
       });
     }
     return { update, from, chat, raw, resolution, user };
+  }
+
+  /**
+   * `/admin`: a single-use sign-in link for the web admin, for admins only and only in their
+   * private chat (a link is personal: whoever opens it is signed in).
+   */
+  private async sendAdminLink(
+    turn: Turn,
+    adminLink: (telegramId: number) => Promise<string>,
+  ): Promise<void> {
+    const { user, chat } = turn;
+    if (user === null || user.status !== "active" || !user.isAdmin) {
+      await this.refuse(turn, "admin");
+      return;
+    }
+    if (chat.type !== "private") {
+      await this.send(chat.id, "Send /admin to me in a private chat: sign-in links are personal.");
+      return;
+    }
+    const link = await adminLink(user.telegramId);
+    this.parts.log.info({ userId: user.telegramId }, "an admin sign-in link was sent");
+    await this.send(chat.id, {
+      type: "text",
+      format: "plain",
+      text: `Your sign-in link for the admin (it works once, for 10 minutes; do not share it):\n${link}`,
+    });
   }
 
   /**
@@ -394,11 +428,13 @@ export class Dispatcher {
       update,
       tg: turn.raw,
     };
+    this.parts.stats.ran(action.name);
     try {
       const result = await action.handler(context);
       await this.send(chat.id, result, action.name);
     } catch (error) {
       log.error({ err: error }, `action ${action.name} failed`);
+      this.parts.stats.failed(action.name, error);
       await this.send(chat.id, settings.responses.errorMessage).catch((sendError: unknown) => {
         log.error({ err: sendError }, "the error message could not be sent");
       });

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createAdmin } from "@kamihi/admin";
 import type { DoctorCheck, ProjectHost, RunningBot } from "@kamihi/cli";
 import {
   formatEffectiveSettings,
@@ -42,17 +43,58 @@ function describeUpdates(settings: Settings): string {
 export function createProjectHost(bot: Kamihi): ProjectHost {
   return {
     async start(root, options): Promise<RunningBot> {
-      await bot.start({ root, watch: options.watch });
+      await bot.start({ root, watch: options.watch, admin: true });
       const settings = bot.settings;
+      const admin = bot.adminUrl;
       return {
         info: {
           bot: bot.username,
           updates: describeUpdates(settings),
           commands: bot.actions.list().flatMap((action) => action.commands),
           store: describeStore(settings.db.url),
+          extra: [
+            settings.web.enabled
+              ? admin === undefined
+                ? "admin:    not started (see the error above)"
+                : `admin:    ${admin} (admins send /admin to the bot to sign in)`
+              : "admin:    off (web.enabled: false)",
+          ],
         },
         stop: () => bot.stop(),
       };
+    },
+
+    async admin(root) {
+      const project = await bot.load({ root });
+      const { settings } = project;
+      const server = await createAdmin({
+        users: project.users,
+        actions: project.actions,
+        store: project.store,
+        logger: project.log,
+        host: settings.web.host,
+        port: settings.web.port,
+        ...(settings.web.publicUrl === undefined ? {} : { publicUrl: settings.web.publicUrl }),
+        ...(settings.web.sessionSecret === undefined
+          ? {}
+          : { sessionSecret: settings.web.sessionSecret }),
+        ...(settings.web.passwordHash === undefined
+          ? {}
+          : { passwordHash: settings.web.passwordHash }),
+      });
+      try {
+        const url = await server.listen();
+        return {
+          url,
+          stop: async () => {
+            await server.close();
+            await project.close();
+          },
+        };
+      } catch (error) {
+        await project.close();
+        throw error;
+      }
     },
 
     async config(root) {

@@ -42,5 +42,7 @@ export type {
 export { escapeMarkdown, md } from "./md.js";
 export type { FileSource, MediaOptions } from "./responses.js";
 export { KamihiError } from "@kamihi/core";
+/** Hashes a password for `web.passwordHash` (admin password sign-in). */
+export { hashPassword } from "@kamihi/admin";
 /** valibot, for the project's user schema (`models/user.ts`) and question validators. */
 export * as v from "valibot";

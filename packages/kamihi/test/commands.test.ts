@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -31,6 +33,17 @@ export default bot.action(async function start({ user }) {
   return root;
 }
 after(() => rmSync(TMP, { recursive: true, force: true }));
+
+/** A port nothing listens on (the OS picks it, then it is freed). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 function kamihi(
   root: string,
@@ -101,17 +114,33 @@ describe("kamihi run and dev", () => {
   let env: Record<string, string>;
   before(async () => {
     emu = await createEmulator();
-    env = { KAMIHI_TOKEN: emu.token, KAMIHI_TG__API_ROOT: emu.apiRoot };
+    // The admin stays off unless a test turns it on (on a free port).
+    env = {
+      KAMIHI_TOKEN: emu.token,
+      KAMIHI_TG__API_ROOT: emu.apiRoot,
+      KAMIHI_WEB__ENABLED: "false",
+    };
   });
   after(() => emu.stop());
 
-  it("run starts the bot, says what it started, and stops cleanly on SIGTERM", async () => {
+  it("run starts the bot and its admin, says what it started, and stops cleanly on SIGTERM", async () => {
     const root = project();
-    const run = new Running(root, ["run"], env);
+    const port = await freePort();
+    const run = new Running(root, ["run"], {
+      ...env,
+      KAMIHI_WEB__ENABLED: "true",
+      KAMIHI_WEB__PORT: String(port),
+    });
     await run.until(/is running/);
     assert.match(run.out, /Bot @\w+ is running \(polling\)\./);
     assert.match(run.out, /commands: \/start/);
     assert.match(run.out, /store: {4}embedded \(in memory only/);
+    assert.match(
+      run.out,
+      new RegExp(`admin: {4}http://127\\.0\\.0\\.1:${port} \\(admins send /admin`),
+    );
+    const login = await fetch(`http://127.0.0.1:${port}/`, { redirect: "manual" });
+    assert.equal(login.status, 303, "the admin answers, behind its login");
     const chat = emu.chat({ firstName: "Ada" });
     await chat.command("start");
     await chat.expectReply("Hi Ada!");
@@ -180,6 +209,56 @@ describe("kamihi init", () => {
     const bad = await kamihi(parent, ["init", "Bad Name", "--yes"]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Bad Name/);
+  });
+});
+
+describe("kamihi admin", () => {
+  it("runs the web admin alone on the project's store, behind its login", async () => {
+    const port = await freePort();
+    const admin = new Running(project(), ["admin"], { KAMIHI_WEB__PORT: String(port) });
+    await admin.until(/The web admin listens on/);
+    assert.match(admin.out, new RegExp(`listens on http://127\\.0\\.0\\.1:${port}\\.`));
+    const page = await fetch(`http://127.0.0.1:${port}/users`, { redirect: "manual" });
+    assert.equal(page.status, 303);
+    assert.equal(page.headers.get("location"), "/login");
+    const login = await fetch(`http://127.0.0.1:${port}/login`);
+    assert.match(await login.text(), /Send <code>\/admin<\/code> to the bot/);
+    assert.equal(await admin.stop(), 0);
+  });
+});
+
+describe("the admin's port is taken", () => {
+  it("the bot still runs, and the error names the port and how to change it", async () => {
+    const emu = await createEmulator();
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const root = project();
+      const run = new Running(root, ["run"], {
+        KAMIHI_TOKEN: emu.token,
+        KAMIHI_TG__API_ROOT: emu.apiRoot,
+        KAMIHI_WEB__ENABLED: "true",
+        KAMIHI_WEB__PORT: String(port),
+      });
+      await run.until(/is running/);
+      // The error is a log line (written asynchronously): wait for it.
+      await run.until(/could not listen on/);
+      assert.match(
+        run.out,
+        new RegExp(
+          `could not listen on 127\\.0\\.0\\.1:${port}: the port is taken\\. Set web\\.port \\(KAMIHI_WEB__PORT\\)`,
+        ),
+      );
+      assert.match(run.out, /admin: {4}not started/);
+      const chat = emu.chat({ firstName: "Cy" });
+      await chat.command("start");
+      await chat.expectReply("Hi Cy!");
+      assert.equal(await run.stop(), 0);
+    } finally {
+      blocker.close();
+      await emu.stop();
+    }
   });
 });
 

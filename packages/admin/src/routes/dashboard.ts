@@ -1,0 +1,31 @@
+import type { FastifyInstance } from "fastify";
+import type { AdminKit } from "../server.js";
+
+/** `/`: the bot's status, counts, actions, recent errors and pending requests. */
+export function registerDashboard(app: FastifyInstance, kit: AdminKit): void {
+  app.get("/", async (request, reply) => {
+    const [all, active, pending, blocked, admins, roles] = await Promise.all([
+      kit.users.listUsers({ limit: 1 }),
+      kit.users.listUsers({ status: "active", limit: 1 }),
+      kit.users.listUsers({ status: "pending", limit: 5 }),
+      kit.users.listUsers({ status: "blocked", limit: 1 }),
+      kit.users.listUsers({ isAdmin: true, limit: 1 }),
+      kit.users.listRoles(),
+    ]);
+    const errors = (await kit.options.errors?.()) ?? [];
+    return kit.render(request, reply, "dashboard.eta", "Dashboard", {
+      counts: {
+        users: all.total,
+        active: active.total,
+        pending: pending.total,
+        blocked: blocked.total,
+        admins: admins.total,
+        roles: roles.length,
+        actions: kit.actions.list().length,
+      },
+      pending: pending.users,
+      actions: kit.actions.list(),
+      errors: errors.slice(0, 10),
+    });
+  });
+}

@@ -218,7 +218,10 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const alive = new Query(andFilter({}, notExpired(rules, now())) ?? {}, {});
       const before = t.documents.length;
       t.documents = t.documents.filter((doc) => alive.test(doc));
-      if (t.documents.length !== before) scheduleFlush();
+      if (t.documents.length !== before) {
+        forgetKeys(t);
+        scheduleFlush();
+      }
     }
 
     function matching(t: Table, filter: unknown, sort?: FindOptions["sort"]): Document[] {
@@ -232,11 +235,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     function checkUnique(t: Table, candidate: Document, ignore?: Document) {
       for (const spec of t.indexes) {
         if (!spec.unique) continue;
-        const keys = keysOf(spec, candidate);
-        for (const doc of t.documents) {
-          if (doc === ignore) continue;
-          const clash = keysOf(spec, doc).find((key) => keys.some((mine) => sameKey(mine, key)));
-          if (clash !== undefined) throw duplicateKeyError(fullName, clash, indexName(spec));
+        const holders = uniqueKeyMap(t, spec);
+        for (const key of keysOf(spec, candidate)) {
+          const holder = holders.get(keyText(key));
+          if (holder !== undefined && holder !== ignore) {
+            throw duplicateKeyError(fullName, key, indexName(spec));
+          }
         }
       }
       const clash = t.documents.find((doc) => doc !== ignore && doc._id === candidate._id);
@@ -248,6 +252,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       const stored = structuredClone(withInsertFields(doc, now()));
       checkUnique(t, stored);
       t.documents.push(stored);
+      trackKeys(t, stored, true);
       return stored;
     }
 
@@ -264,6 +269,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
       }
       checkUnique(t, next, doc);
       t.documents[t.documents.indexOf(doc)] = next;
+      trackKeys(t, doc, false);
+      trackKeys(t, next, true);
       return next;
     }
 
@@ -381,6 +388,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
           const [doc] = matching(t, filter);
           if (doc === undefined) return { deletedCount: 0 };
           t.documents.splice(t.documents.indexOf(doc), 1);
+          trackKeys(t, doc, false);
           scheduleFlush();
           return { deletedCount: 1 };
         }),
@@ -389,6 +397,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
           const doomed = new Set(matching(t, filter));
           if (doomed.size === 0) return { deletedCount: 0 };
           t.documents = t.documents.filter((doc) => !doomed.has(doc));
+          forgetKeys(t);
           scheduleFlush();
           return { deletedCount: doomed.size };
         }),
@@ -489,6 +498,55 @@ function getDotted(doc: Document, path: string): unknown {
 }
 
 /**
+ * Per table and unique index: each key (as canonical EJSON) and the document holding it. Built
+ * on first use, kept in step on insert, update and single deletes, dropped on bulk changes:
+ * an insert checks its keys in constant time instead of scanning every document.
+ */
+const uniqueKeyMaps = new WeakMap<Table, Map<string, Map<string, Document>>>();
+
+function keyText(key: Document): string {
+  return EJSON.stringify(key, { relaxed: false });
+}
+
+function uniqueKeyMap(t: Table, spec: IndexSpec): Map<string, Document> {
+  let perIndex = uniqueKeyMaps.get(t);
+  if (perIndex === undefined) {
+    perIndex = new Map();
+    uniqueKeyMaps.set(t, perIndex);
+  }
+  const id = canonicalIndex(spec);
+  let holders = perIndex.get(id);
+  if (holders === undefined) {
+    holders = new Map();
+    for (const doc of t.documents) {
+      for (const key of keysOf(spec, doc)) holders.set(keyText(key), doc);
+    }
+    perIndex.set(id, holders);
+  }
+  return holders;
+}
+
+/** Keeps the unique-key maps in step with a document entering (or leaving) a table. */
+function trackKeys(t: Table, doc: Document, present: boolean): void {
+  const perIndex = uniqueKeyMaps.get(t);
+  if (perIndex === undefined) return;
+  for (const spec of t.indexes) {
+    if (!spec.unique) continue;
+    const holders = perIndex.get(canonicalIndex(spec));
+    if (holders === undefined) continue;
+    for (const key of keysOf(spec, doc)) {
+      const text = keyText(key);
+      if (present) holders.set(text, doc);
+      else if (holders.get(text) === doc) holders.delete(text);
+    }
+  }
+}
+
+function forgetKeys(t: Table): void {
+  uniqueKeyMaps.delete(t);
+}
+
+/**
  * The keys a unique index holds for a document: a missing field counts as null, and an array
  * field contributes one key per element (a multikey index), as in MongoDB.
  */
@@ -514,11 +572,4 @@ function canonicalIndex(spec: IndexSpec): string {
     spec.expireAfterSeconds ?? null,
     spec.name ?? null,
   ]);
-}
-
-function sameKey(a: unknown, b: unknown): boolean {
-  return (
-    EJSON.stringify(a as Document, { relaxed: false }) ===
-    EJSON.stringify(b as Document, { relaxed: false })
-  );
 }

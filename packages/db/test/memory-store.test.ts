@@ -182,3 +182,33 @@ describe("createStore", () => {
     assert.equal(await codes.countDocuments(), 0);
   });
 });
+
+describe("embedded store unique indexes", () => {
+  it("track keys through inserts, updates and deletes, and check them without scanning", async () => {
+    const store = createMemoryStore();
+    const users = store.collection<{ telegramId: number; tags?: string[] }>("users");
+    await users.createIndex({ keys: { telegramId: 1 }, unique: true });
+    const duplicate = (error: unknown) => isKamihiError(error, "KAMIHI_DB_DUPLICATE_KEY");
+
+    await users.insertOne({ telegramId: 1 });
+    await users.updateOne({ telegramId: 1 }, { $set: { telegramId: 2 } });
+    await users.insertOne({ telegramId: 1 }); // 1 was freed by the update
+    await assert.rejects(users.insertOne({ telegramId: 2 }), duplicate);
+    await assert.rejects(
+      users.updateOne({ telegramId: 1 }, { $set: { telegramId: 2 } }),
+      duplicate,
+    );
+    await users.deleteOne({ telegramId: 2 });
+    await users.insertOne({ telegramId: 2 }); // freed by the delete
+    await users.deleteMany({});
+    await users.insertMany([{ telegramId: 1 }, { telegramId: 2 }]);
+    assert.equal(await users.countDocuments(), 2);
+
+    // Many keys later, the index still knows every one of them.
+    for (let id = 10; id < 5_010; id++) await users.insertOne({ telegramId: id });
+    assert.equal(await users.countDocuments(), 5_002);
+    await assert.rejects(users.insertOne({ telegramId: 2_500 }), duplicate);
+    await users.insertOne({ telegramId: 5_010 });
+    await store.close();
+  });
+});

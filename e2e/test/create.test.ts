@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createEmulator, type Emulator } from "@kamihi/testing";
+import { createEmulator, type Emulator, freePort } from "@kamihi/testing";
 import { scaffold } from "create-kamihi";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
@@ -55,17 +53,6 @@ async function pack(name: string, into: string): Promise<string> {
   const made = readdirSync(into).find((file) => !before.has(file) && file.endsWith(".tgz"));
   assert.ok(made, `pnpm pack ${name} made no tarball`);
   return join(into, made);
-}
-
-/** A port nothing listens on (the OS picks it, then it is freed). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe("a project scaffolded by create-kamihi, installed from packed packages", () => {

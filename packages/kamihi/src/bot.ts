@@ -493,15 +493,7 @@ export class Kamihi {
         actions: registry,
         store,
         logger: log.child({ component: "admin" }),
-        host: settings.web.host,
-        port: settings.web.port,
-        ...(settings.web.publicUrl === undefined ? {} : { publicUrl: settings.web.publicUrl }),
-        ...(settings.web.sessionSecret === undefined
-          ? {}
-          : { sessionSecret: settings.web.sessionSecret }),
-        ...(settings.web.passwordHash === undefined
-          ? {}
-          : { passwordHash: settings.web.passwordHash }),
+        ...webOptions(settings),
         status: () => ({
           username: dispatcher.username,
           running: this.running === running,
@@ -583,6 +575,18 @@ function createLogger(settings: Settings): Logger {
     sync: true,
   });
   return pino(options, stream) as unknown as Logger;
+}
+
+/** The `web` settings as the admin's options (absent values left to its defaults). */
+export function webOptions(settings: Settings) {
+  const { host, port, publicUrl, sessionSecret, passwordHash } = settings.web;
+  return {
+    host,
+    port,
+    ...(publicUrl === undefined ? {} : { publicUrl }),
+    ...(sessionSecret === undefined ? {} : { sessionSecret }),
+    ...(passwordHash === undefined ? {} : { passwordHash }),
+  };
 }
 
 /** Later overrides win key by key, so configure() can be called several times. */

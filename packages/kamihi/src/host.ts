@@ -16,7 +16,7 @@ import {
   silentLogger,
 } from "@kamihi/core";
 import { createMemoryStore, createStore } from "@kamihi/db";
-import { createBot, type Kamihi } from "./bot.js";
+import { createBot, type Kamihi, webOptions } from "./bot.js";
 
 /** Node.js versions Kamihi supports. */
 const NODE_MIN = [20, 19] as const;
@@ -72,15 +72,7 @@ export function createProjectHost(bot: Kamihi): ProjectHost {
         actions: project.actions,
         store: project.store,
         logger: project.log,
-        host: settings.web.host,
-        port: settings.web.port,
-        ...(settings.web.publicUrl === undefined ? {} : { publicUrl: settings.web.publicUrl }),
-        ...(settings.web.sessionSecret === undefined
-          ? {}
-          : { sessionSecret: settings.web.sessionSecret }),
-        ...(settings.web.passwordHash === undefined
-          ? {}
-          : { passwordHash: settings.web.passwordHash }),
+        ...webOptions(settings),
       });
       try {
         const url = await server.listen();

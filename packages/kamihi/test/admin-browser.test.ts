@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import type { AddressInfo } from "node:net";
-import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createEmulator, type Emulator, messageText } from "@kamihi/testing";
+import { createEmulator, type Emulator, freePort, messageText } from "@kamihi/testing";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, requiredBrowser, screenshot } from "../../admin/test/browser.js";
 import { createBot, type Kamihi } from "../src/index.js";
@@ -13,16 +11,6 @@ const ADMIN = 900_500;
 /** Set to a folder to refresh the README screenshots: KAMIHI_SCREENSHOTS=docs/images. */
 const SHOTS = process.env.KAMIHI_SCREENSHOTS;
 const { skip } = requiredBrowser();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe("the web admin in a real browser, beside a running bot", { skip: skip ?? false }, () => {
   let emu: Emulator;

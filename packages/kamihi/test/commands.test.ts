@@ -6,7 +6,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createEmulator, type Emulator, messageText } from "@kamihi/testing";
+import { createEmulator, type Emulator, freePort, messageText } from "@kamihi/testing";
 
 const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 // Inside this package, so the projects' `import "kamihi"` resolves to it (package self-reference).
@@ -33,17 +33,6 @@ export default bot.action(async function start({ user }) {
   return root;
 }
 after(() => rmSync(TMP, { recursive: true, force: true }));
-
-/** A port nothing listens on (the OS picks it, then it is freed). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function kamihi(
   root: string,

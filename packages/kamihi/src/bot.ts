@@ -28,7 +28,7 @@ import { Access } from "./access.js";
 import { type ActionHandler, type ActionOptions, Registry } from "./actions.js";
 import { ChatQueue } from "./chat-queue.js";
 import { createLoader, discoverActions, loadUserModel } from "./discover.js";
-import { Dispatcher, parseCommand } from "./dispatcher.js";
+import { Dispatcher, type HandlerParts, parseCommand } from "./dispatcher.js";
 import { type Answers, Conversations, type Questions } from "./questions.js";
 import { media } from "./responses.js";
 import { ActionStats } from "./stats.js";
@@ -73,16 +73,9 @@ export interface StartOptions {
   admin?: boolean;
 }
 
-interface Running {
-  settings: Settings;
-  log: Logger;
-  store: Store;
-  transport: Transport;
-  templates: TemplateEngine;
-  users: UserService;
-  access: Access;
+/** A started bot: the pieces its dispatcher works with, and what start() set up around them. */
+interface Running extends HandlerParts {
   dispatcher: Dispatcher;
-  stats: ActionStats;
   /** The web admin, when it runs beside the bot. */
   admin: AdminServer | undefined;
   /** Reads the change log of users/roles/permissions every `users.cacheSeconds`. */
@@ -383,7 +376,7 @@ export class Kamihi {
       if (ownsStore) await store.close().catch(() => {});
       throw error;
     }
-    const dispatcher = new Dispatcher({
+    const parts: HandlerParts = {
       root,
       settings,
       log,
@@ -395,17 +388,11 @@ export class Kamihi {
       conversations,
       registry,
       stats,
-    });
+    };
+    const dispatcher = new Dispatcher(parts);
     const running: Running = {
-      settings,
-      log,
-      store,
-      transport,
-      templates,
-      users,
-      access,
+      ...parts,
       dispatcher,
-      stats,
       admin: undefined,
       refreshTimer: undefined,
       unsubscribe: users.onChange((change) => access.changed(change)),
@@ -432,7 +419,7 @@ export class Kamihi {
         });
       }, refreshEvery);
       running.refreshTimer.unref();
-      if (options.admin === true) await this.startAdmin(running, registry);
+      if (options.admin === true) await this.startAdmin(running);
     } catch (error) {
       running.unsubscribe();
       await stats.close().catch(() => {});
@@ -479,7 +466,7 @@ export class Kamihi {
    * port is taken) is logged with what to do; the bot keeps running without its admin. With
    * the admin elsewhere (`web.enabled: false` and a `web.publicUrl`), `/admin` sends links to it.
    */
-  private async startAdmin(running: Running, registry: Registry): Promise<void> {
+  private async startAdmin(running: Running): Promise<void> {
     const { settings, log, store, users, dispatcher, stats } = running;
     if (!settings.web.enabled) {
       if (settings.web.publicUrl !== undefined) {
@@ -490,7 +477,7 @@ export class Kamihi {
     try {
       const admin = await createAdmin({
         users,
-        actions: registry,
+        actions: running.registry,
         store,
         logger: log.child({ component: "admin" }),
         ...webOptions(settings),

@@ -48,7 +48,9 @@ function pngSize(png: Buffer): { width: number; height: number } {
 
 const { skip } = requiredBrowser();
 
-describe("headless Chromium harness", { skip, timeout: 20_000 }, () => {
+// No tight suite timeout: a cold Chromium start on a loaded CI machine can take half a minute;
+// each browser action still fails after ACTION_TIMEOUT.
+describe("headless Chromium harness", { skip, timeout: 180_000 }, () => {
   const browser = sharedBrowser();
   const received: URLSearchParams[] = [];
   let server: Server;

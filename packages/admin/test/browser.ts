@@ -88,7 +88,8 @@ export async function launchBrowser(): Promise<Browser> {
     executablePath,
     args: [...CHROMIUM_ARGS],
     headless: true,
-    timeout: 30_000,
+    // A first, cold start beside a full test run on two cores has been seen to take ~30 s.
+    timeout: 90_000,
   });
 }
 

@@ -26,6 +26,19 @@ export interface RunningBot {
   stop(): Promise<void>;
 }
 
+/**
+ * The playground: the Bot API emulator and its chat page. It outlives the restarts of
+ * `kamihi dev`, so the chats stay on the page while the bot restarts.
+ */
+export interface RunningPlayground {
+  /** The chat page, e.g. `http://127.0.0.1:4243/`. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Default port of the playground's chat page. */
+export const DEFAULT_PLAYGROUND_PORT = 4243;
+
 /** One finding of `kamihi doctor`. */
 export interface DoctorCheck {
   name: string;
@@ -41,8 +54,16 @@ export interface DoctorCheck {
  * `kamihi` package implements this with the real bot.
  */
 export interface ProjectHost {
-  /** Loads settings, connects the store, discovers actions and starts the bot in `root`. */
-  start(root: string, options: { watch: boolean }): Promise<RunningBot>;
+  /**
+   * Loads settings, connects the store, discovers actions and starts the bot in `root`; with
+   * `playground`, against it instead of Telegram.
+   */
+  start(
+    root: string,
+    options: { watch: boolean; playground?: RunningPlayground },
+  ): Promise<RunningBot>;
+  /** Starts the emulator and the chat page of `kamihi playground` for the project in `root`. */
+  playground(root: string, options: { port: number }): Promise<RunningPlayground>;
   /** The effective settings with their sources, secrets redacted, as printable text. */
   config(root: string): Promise<string>;
   /** Checks the machine and the project; each check arrives as soon as it is done. */
@@ -92,7 +113,19 @@ function actionName(value: string): string {
   return value;
 }
 
-/** Registers `run`, `dev`, `config`, `doctor`, `test`, `init` and `action new` on `program`. */
+/** A TCP port: an integer from 0 to 65535. */
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65_535) {
+    throw new InvalidArgumentError(`expected a port number from 0 to 65535, got "${value}".`);
+  }
+  return n;
+}
+
+/**
+ * Registers `run`, `dev`, `playground`, `admin`, `config`, `doctor`, `test`, `init` and
+ * `action new` on `program`.
+ */
 export function registerProjectCommands(program: Command, context: ProjectCommandsContext): void {
   const { host, stdout, stderr } = context;
 
@@ -109,53 +142,82 @@ export function registerProjectCommands(program: Command, context: ProjectComman
       stdout.write("Stopped.\n");
     });
 
+  /** Runs the bot until shutdown, restarting it on every change (one restart at a time). */
+  async function develop(root: string, playground?: RunningPlayground) {
+    let running: RunningBot | undefined;
+    const start = async () => {
+      try {
+        running = await host.start(root, {
+          watch: true,
+          ...(playground === undefined ? {} : { playground }),
+        });
+        stdout.write(describeRun(running.info));
+      } catch (error) {
+        running = undefined;
+        stderr.write(
+          `error: ${(error as Error).message}\nFix it and save: the bot restarts on the next change.\n`,
+        );
+      }
+    };
+    await start();
+    // One restart at a time; changes during a restart lead to one more restart.
+    let restarting: Promise<void> | undefined;
+    let again = false;
+    const restart = (changed: string) => {
+      if (restarting !== undefined) {
+        again = true;
+        return;
+      }
+      restarting = (async () => {
+        do {
+          again = false;
+          stdout.write(`${relative(root, changed) || changed} changed: restarting…\n`);
+          await running?.stop().catch((error: unknown) => {
+            stderr.write(`error: the bot did not stop cleanly: ${(error as Error).message}\n`);
+          });
+          await start();
+        } while (again);
+      })().finally(() => {
+        restarting = undefined;
+      });
+    };
+    const watcher = await watchProject(root, restart);
+    stdout.write("Watching for changes (templates reload without a restart). Ctrl-C stops.\n");
+    const signal = await context.shutdown();
+    stdout.write(`${signal}: stopping…\n`);
+    await watcher.close();
+    await restarting;
+    await running?.stop();
+    await playground?.stop();
+    stdout.write("Stopped.\n");
+  }
+
   program
     .command("dev")
     .description("Run the bot and restart it when code or settings change (templates reload live)")
-    .action(async () => {
+    .option("--playground", "chat with the bot in the browser instead of Telegram (no token)")
+    .option(
+      "--playground-port <port>",
+      "port of the playground's chat page",
+      port,
+      DEFAULT_PLAYGROUND_PORT,
+    )
+    .action(async (options: { playground?: boolean; playgroundPort: number }) => {
       const root = rootOf(program);
-      let running: RunningBot | undefined;
-      const start = async () => {
-        try {
-          running = await host.start(root, { watch: true });
-          stdout.write(describeRun(running.info));
-        } catch (error) {
-          running = undefined;
-          stderr.write(
-            `error: ${(error as Error).message}\nFix it and save: the bot restarts on the next change.\n`,
-          );
-        }
-      };
-      await start();
-      // One restart at a time; changes during a restart lead to one more restart.
-      let restarting: Promise<void> | undefined;
-      let again = false;
-      const restart = (changed: string) => {
-        if (restarting !== undefined) {
-          again = true;
-          return;
-        }
-        restarting = (async () => {
-          do {
-            again = false;
-            stdout.write(`${relative(root, changed) || changed} changed: restarting…\n`);
-            await running?.stop().catch((error: unknown) => {
-              stderr.write(`error: the bot did not stop cleanly: ${(error as Error).message}\n`);
-            });
-            await start();
-          } while (again);
-        })().finally(() => {
-          restarting = undefined;
-        });
-      };
-      const watcher = await watchProject(root, restart);
-      stdout.write("Watching for changes (templates reload without a restart). Ctrl-C stops.\n");
-      const signal = await context.shutdown();
-      stdout.write(`${signal}: stopping…\n`);
-      await watcher.close();
-      await restarting;
-      await running?.stop();
-      stdout.write("Stopped.\n");
+      const playground =
+        options.playground === true
+          ? await host.playground(root, { port: options.playgroundPort })
+          : undefined;
+      await develop(root, playground);
+    });
+
+  program
+    .command("playground")
+    .description("Chat with the bot in the browser: no token, no network (kamihi dev --playground)")
+    .option("-p, --port <port>", "port of the chat page", port, DEFAULT_PLAYGROUND_PORT)
+    .action(async (options: { port: number }) => {
+      const root = rootOf(program);
+      await develop(root, await host.playground(root, { port: options.port }));
     });
 
   program

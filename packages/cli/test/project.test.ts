@@ -155,3 +155,83 @@ describe("watchProject", () => {
     }
   });
 });
+
+describe("kamihi playground and dev --playground", () => {
+  /** A host that records what the commands ask of it, in order. */
+  function recordingHost() {
+    const calls: string[] = [];
+    const host: Partial<ProjectHost> = {
+      async playground(_root, options) {
+        calls.push(`playground :${options.port}`);
+        return {
+          url: `http://127.0.0.1:${options.port}/`,
+          stop: async () => {
+            calls.push("playground stop");
+          },
+        };
+      },
+      async start(_root, options) {
+        calls.push(`start watch=${options.watch} with ${options.playground?.url ?? "Telegram"}`);
+        return {
+          info: {
+            bot: "demo_bot",
+            updates: "polling",
+            commands: ["start"],
+            store: "embedded",
+            extra: [`playground: ${options.playground?.url}`],
+          },
+          stop: async () => {
+            calls.push("bot stop");
+          },
+        };
+      },
+    };
+    return { calls, host };
+  }
+
+  it("starts the page, then the bot against it, and stops the bot before the page", async () => {
+    const { calls, host } = recordingHost();
+    const result = await cli(tempProject(), ["playground"], host);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(calls, [
+      "playground :4243",
+      "start watch=true with http://127.0.0.1:4243/",
+      "bot stop",
+      "playground stop",
+    ]);
+    assert.match(
+      result.stdout,
+      /Bot @demo_bot is running[\s\S]*playground: http:\/\/127\.0\.0\.1:4243\//,
+    );
+  });
+
+  it("is dev --playground too, on the port given", async () => {
+    const { calls, host } = recordingHost();
+    const result = await cli(
+      tempProject(),
+      ["dev", "--playground", "--playground-port", "5000"],
+      host,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(calls[0], "playground :5000");
+    const plain = recordingHost();
+    await cli(tempProject(), ["dev"], plain.host);
+    assert.deepEqual(plain.calls, ["start watch=true with Telegram", "bot stop"]);
+  });
+
+  it("refuses a port that is not one, and says why the page could not start", async () => {
+    for (const bad of ["abc", "70000", "-1", "1.5"]) {
+      const result = await cli(tempProject(), ["playground", "--port", bad], {});
+      assert.equal(result.code, 2, bad);
+      assert.match(result.stderr, /expected a port number from 0 to 65535/);
+    }
+    const taken = await cli(tempProject(), ["playground"], {
+      playground: () =>
+        Promise.reject(
+          new Error("The playground cannot listen on 127.0.0.1:4243: the port is taken."),
+        ),
+    });
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, /the port is taken/);
+  });
+});

@@ -10,6 +10,7 @@ export function nextSteps(answers: Answers, directory: string, cwd: string): str
   if (folder !== ".") steps.push(`cd ${/\s/.test(folder) ? JSON.stringify(folder) : folder}`);
   if (!answers.install) steps.push(`${pm} install`);
   if (answers.token === undefined) {
+    steps.push(`${runScript(pm, "playground")}   # try the bot in the browser, no token needed`);
     steps.push("cp .env.example .env   # then set KAMIHI_TOKEN to your token from @BotFather");
   }
   steps.push(`${runScript(pm, "dev")}   # start the bot; send it /start on Telegram`);

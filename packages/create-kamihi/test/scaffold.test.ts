@@ -82,6 +82,7 @@ describe("scaffold", () => {
     assert.deepEqual(manifest.engines, { node: ">=20.19" });
     assert.deepEqual(manifest.scripts, {
       dev: "kamihi dev",
+      playground: "kamihi playground",
       start: "kamihi run",
       test: "kamihi test",
       typecheck: "tsc --noEmit",

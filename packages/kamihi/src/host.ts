@@ -1,11 +1,13 @@
 import { spawn } from "node:child_process";
+import { basename } from "node:path";
 import { createAdmin } from "@kamihi/admin";
-import type { DoctorCheck, ProjectHost, RunningBot } from "@kamihi/cli";
+import type { DoctorCheck, ProjectHost, RunningBot, RunningPlayground } from "@kamihi/cli";
 import {
   formatEffectiveSettings,
   formatSource,
   type LoadedSettings,
   loadSettings,
+  type SettingsInput,
 } from "@kamihi/config";
 import {
   isKamihiError,
@@ -16,6 +18,12 @@ import {
   silentLogger,
 } from "@kamihi/core";
 import { createMemoryStore, createStore } from "@kamihi/db";
+import {
+  createEmulator,
+  createPlayground,
+  type Emulator,
+  type PlaygroundUser,
+} from "@kamihi/testing";
 import { createBot, type Kamihi, webOptions } from "./bot.js";
 
 /** Node.js versions Kamihi supports. */
@@ -37,22 +45,64 @@ function describeUpdates(settings: Settings): string {
 }
 
 /**
- * The runtime behind `kamihi run`, `dev`, `config`, `doctor`, `test` and `init`, using the
- * process's bot (the singleton that action modules register on).
+ * Who one can be in the playground: an admin (who may run everything), a user with no roles
+ * (who may run public actions and what is granted to them), and a stranger the bot does not
+ * know (who meets the registration setting).
+ */
+export const PLAYGROUND_USERS: readonly PlaygroundUser[] = [
+  { id: 10_001, firstName: "Ada", lastName: "Admin", username: "ada", label: "Admin" },
+  { id: 10_002, firstName: "Bob", lastName: "User", username: "bob", label: "User" },
+  { id: 10_003, firstName: "Eve", lastName: "Stranger", username: "eve", label: "Stranger" },
+];
+const [PLAYGROUND_ADMIN, PLAYGROUND_USER] = PLAYGROUND_USERS as [PlaygroundUser, PlaygroundUser];
+const PLAYGROUND_GROUP = { id: -10_000, title: "Playground group" };
+/** The playground's own data file, when the project names no store. */
+export const PLAYGROUND_STORE = "memory://?file=.kamihi/playground.json";
+
+/** The emulator behind each playground this host started. */
+const emulators = new WeakMap<RunningPlayground, Emulator>();
+
+/** The project folder's name as a bot's name and username: `hello-world` → `Hello World`, `@hello_world_bot`. */
+function playgroundBot(root: string): { firstName: string; username: string } {
+  const words = basename(root)
+    .split(/[^A-Za-z0-9]+/)
+    .filter((word) => word !== "");
+  if (words.length === 0) return { firstName: "Kamihi Bot", username: "kamihi_playground_bot" };
+  const firstName = words.map((word) => word[0]?.toUpperCase() + word.slice(1)).join(" ");
+  const slug = words.join("_").toLowerCase().slice(0, 28);
+  return { firstName, username: slug.endsWith("bot") ? slug : `${slug}_bot` };
+}
+
+/**
+ * The runtime behind `kamihi run`, `dev`, `playground`, `config`, `doctor`, `test` and `init`,
+ * using the process's bot (the singleton that action modules register on).
  */
 export function createProjectHost(bot: Kamihi): ProjectHost {
   return {
     async start(root, options): Promise<RunningBot> {
+      const emulator =
+        options.playground === undefined ? undefined : emulators.get(options.playground);
+      if (emulator !== undefined)
+        bot.configure({ settings: await playgroundSettings(root, emulator) });
       await bot.start({ root, watch: options.watch, admin: true });
+      if (emulator !== undefined) await ensurePlaygroundUser(bot);
       const settings = bot.settings;
       const admin = bot.adminUrl;
       return {
         info: {
           bot: bot.username,
-          updates: describeUpdates(settings),
+          updates:
+            emulator === undefined
+              ? describeUpdates(settings)
+              : "polling the playground's emulator",
           commands: bot.actions.list().flatMap((action) => action.commands),
           store: describeStore(settings.db.url),
           extra: [
+            ...(options.playground === undefined
+              ? []
+              : [
+                  `playground: ${options.playground.url} (no token or network needed; you are the admin "${PLAYGROUND_ADMIN.firstName}")`,
+                ]),
             settings.web.enabled
               ? admin === undefined
                 ? "admin:    not started (see the error above)"
@@ -62,6 +112,30 @@ export function createProjectHost(bot: Kamihi): ProjectHost {
         },
         stop: () => bot.stop(),
       };
+    },
+
+    async playground(root, options) {
+      const emulator = await createEmulator({ bot: playgroundBot(root) });
+      try {
+        const page = await createPlayground({
+          emulator,
+          users: PLAYGROUND_USERS,
+          group: PLAYGROUND_GROUP,
+          port: options.port,
+        });
+        const running: RunningPlayground = {
+          url: page.url,
+          stop: async () => {
+            await page.close();
+            await emulator.stop();
+          },
+        };
+        emulators.set(running, emulator);
+        return running;
+      } catch (error) {
+        await emulator.stop();
+        throw error;
+      }
     },
 
     async admin(root) {
@@ -126,6 +200,41 @@ export function createProjectHost(bot: Kamihi): ProjectHost {
       });
     },
   };
+}
+
+/**
+ * The settings a bot needs to run in the playground: the emulator instead of Telegram, the
+ * playground's admin among the admins, and its own embedded store unless the project names one.
+ */
+async function playgroundSettings(root: string, emulator: Emulator): Promise<SettingsInput> {
+  const telegram: SettingsInput = {
+    token: emulator.token,
+    tg: { apiRoot: emulator.apiRoot, mode: "polling" },
+  };
+  const loaded = await loadSettings({ cwd: root, overrides: telegram });
+  const named = loaded.sourceOf("db.url").kind !== "default";
+  return {
+    ...telegram,
+    users: { admins: [...new Set([...loaded.settings.users.admins, PLAYGROUND_ADMIN.id])] },
+    db: { url: named ? loaded.settings.db.url : PLAYGROUND_STORE },
+  };
+}
+
+/** The playground's "User": known to the bot, active, with no roles. */
+async function ensurePlaygroundUser(bot: Kamihi): Promise<void> {
+  const users = bot.users;
+  if ((await users.getUser(PLAYGROUND_USER.id)) !== null) return;
+  await users
+    .createUser({
+      telegramId: PLAYGROUND_USER.id,
+      firstName: PLAYGROUND_USER.firstName,
+      ...(PLAYGROUND_USER.lastName === undefined ? {} : { lastName: PLAYGROUND_USER.lastName }),
+      ...(PLAYGROUND_USER.username === undefined ? {} : { username: PLAYGROUND_USER.username }),
+    })
+    .catch((error: unknown) => {
+      // Another process sharing the store created them meanwhile: just as good.
+      if (!(isKamihiError(error) && error.code === "KAMIHI_USER_EXISTS")) throw error;
+    });
 }
 
 /** The checks of `kamihi doctor`, each yielded as soon as it is done. */

@@ -1,16 +1,12 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { createEmulator, type Emulator, freePort, messageText } from "@kamihi/testing";
-
-const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
-// Inside this package, so the projects' `import "kamihi"` resolves to it (package self-reference).
-const TMP = fileURLToPath(new URL("./.tmp/", import.meta.url));
+import { CLI, Running, TMP } from "./cli-process.js";
 
 /** A small project: a public /start and a settings file; removed after the file's tests. */
 function project(extra: Record<string, string> = {}): string {
@@ -49,53 +45,6 @@ function kamihi(
       },
     );
   });
-}
-
-/** A long-running `kamihi` (run, dev) whose output can be awaited line by line. */
-class Running {
-  readonly child: ChildProcess;
-  out = "";
-  private readonly waiters = new Set<() => void>();
-
-  constructor(root: string, args: string[], env: Record<string, string>) {
-    this.child = spawn(process.execPath, [CLI, "-C", root, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const collect = (chunk: Buffer) => {
-      this.out += chunk.toString();
-      for (const wake of this.waiters) wake();
-    };
-    this.child.stdout?.on("data", collect);
-    this.child.stderr?.on("data", collect);
-  }
-
-  /** Waits until the output has matched `pattern` `count` times. */
-  until(pattern: RegExp, count = 1, timeout = 30_000): Promise<void> {
-    const seen = () => this.out.match(new RegExp(pattern.source, "g"))?.length ?? 0;
-    if (seen() >= count) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(wake);
-        reject(new Error(`no ${pattern} (×${count}) within ${timeout} ms; output:\n${this.out}`));
-      }, timeout);
-      const wake = () => {
-        if (seen() < count) return;
-        clearTimeout(timer);
-        this.waiters.delete(wake);
-        resolve();
-      };
-      this.waiters.add(wake);
-    });
-  }
-
-  /** Sends SIGTERM and resolves with the exit code. */
-  stop(): Promise<number | null> {
-    return new Promise((resolve) => {
-      this.child.once("exit", (code) => resolve(code));
-      this.child.kill("SIGTERM");
-    });
-  }
 }
 
 describe("kamihi run and dev", () => {

@@ -286,6 +286,18 @@ export class TestChat {
     );
   }
 
+  /**
+   * The reply keyboard the bot shows under this chat's input field now, as rows of button
+   * texts (pressing one is sending its text), or undefined when there is none.
+   */
+  keyboard(): string[][] | undefined {
+    return this.emulator
+      .replyKeyboard(this.chat.id)
+      ?.keyboard.map((row) =>
+        row.map((button) => (typeof button === "string" ? button : button.text)),
+      );
+  }
+
   /** Blocks (or unblocks) the bot, as the user can in a private chat. */
   block(blocked = true): void {
     this.emulator.setBlocked(this.chat.id, blocked);

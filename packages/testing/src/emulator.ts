@@ -8,6 +8,7 @@ import type {
   InlineKeyboardMarkup,
   Message,
   MessageEntity,
+  ReplyKeyboardMarkup,
   Update,
   User,
 } from "@telegraf/types";
@@ -66,7 +67,9 @@ export type ChatEvent =
   | { type: "delete"; messageId: number }
   | { type: "callbackAnswer"; callbackQueryId: string; text?: string; showAlert: boolean }
   /** The bot set this chat's own command menu (`setMyCommands` scoped to the chat). */
-  | { type: "menu"; commands: BotCommand[] };
+  | { type: "menu"; commands: BotCommand[] }
+  /** The bot showed a reply keyboard under the input field, or removed it (`keyboard` absent). */
+  | { type: "keyboard"; keyboard?: ReplyKeyboardMarkup };
 
 /** A call to the emulated API, as recorded for tests. */
 export interface ApiCall {
@@ -81,6 +84,8 @@ interface ChatState {
   nextMessageId: number;
   blocked: boolean;
   events: ChatEvent[];
+  /** The reply keyboard the bot last showed, until it removes it. */
+  keyboard?: ReplyKeyboardMarkup;
 }
 
 interface WebhookState {
@@ -113,7 +118,10 @@ export class Emulator {
   readonly calls: ApiCall[] = [];
   /** The flood gate, when limits are on. */
   readonly flood: FloodGate | undefined;
-  /** Emits `event` (chatId, ChatEvent) whenever the bot changes a chat. */
+  /**
+   * Emits `event` (chatId, ChatEvent) whenever the bot changes a chat, and `userMessage`
+   * (chatId, Message) whenever a user's message goes to the bot.
+   */
   readonly events = new EventEmitter();
 
   private readonly options: EmulatorOptions;
@@ -252,6 +260,7 @@ export class Emulator {
       ...fields,
     } as Message;
     state.messages.set(message.message_id, message);
+    this.events.emit("userMessage", chat.id, message);
     this.enqueue({ update_id: this.nextUpdateId++, message } as Update);
     return message;
   }
@@ -302,6 +311,19 @@ export class Emulator {
   /** The current state of a message in a chat (edits applied), or undefined once deleted. */
   message(chatId: number, messageId: number): Message | undefined {
     return this.chats.get(chatId)?.messages.get(messageId);
+  }
+
+  /** Every message of a chat as it is now, the users' and the bot's, oldest first. */
+  messages(chatId: number): Message[] {
+    const messages = this.chats.get(chatId)?.messages;
+    return messages === undefined
+      ? []
+      : [...messages.values()].sort((a, b) => a.message_id - b.message_id);
+  }
+
+  /** The reply keyboard the bot shows in a chat now, if any. */
+  replyKeyboard(chatId: number): ReplyKeyboardMarkup | undefined {
+    return this.chats.get(chatId)?.keyboard;
   }
 
   /** Everything the bot did in a chat, in order. */
@@ -731,6 +753,15 @@ export class Emulator {
     } as Message;
     state.messages.set(message.message_id, message);
     this.record(state, { type: "message", message });
+    // A reply keyboard is not part of the message: it stays under the input field until the
+    // bot removes it.
+    if (isReplyKeyboard(markup)) {
+      state.keyboard = markup;
+      this.record(state, { type: "keyboard", keyboard: markup });
+    } else if (isKeyboardRemoval(markup) && state.keyboard !== undefined) {
+      delete state.keyboard;
+      this.record(state, { type: "keyboard" });
+    }
     return message;
   }
 
@@ -1069,6 +1100,22 @@ function isInlineKeyboard(value: unknown): value is InlineKeyboardMarkup {
     value !== null &&
     typeof value === "object" &&
     Array.isArray((value as InlineKeyboardMarkup).inline_keyboard)
+  );
+}
+
+function isReplyKeyboard(value: unknown): value is ReplyKeyboardMarkup {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    Array.isArray((value as ReplyKeyboardMarkup).keyboard)
+  );
+}
+
+function isKeyboardRemoval(value: unknown): boolean {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    (value as { remove_keyboard?: unknown }).remove_keyboard === true
   );
 }
 

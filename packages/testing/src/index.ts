@@ -9,6 +9,8 @@ export { createEmulator, DEFAULT_TEST_TOKEN, Emulator } from "./emulator.js";
 export type { ApiCall, ChatEvent, EmulatorOptions, Fault, StoredFile } from "./emulator.js";
 export { messageText, TestChat } from "./chat.js";
 export { freePort } from "./ports.js";
+export { createPlayground, DEFAULT_PLAYGROUND_PORT } from "./playground.js";
+export type { Playground, PlaygroundOptions, PlaygroundUser } from "./playground.js";
 export type { ChatOptions, ReplyMatcher } from "./chat.js";
 export type { FloodLimits } from "./limits.js";
 export { BotApiError } from "./api-error.js";

@@ -292,3 +292,43 @@ describe("the Bot API surface", async () => {
     );
   });
 });
+
+describe("emulator state for tools", () => {
+  it("keeps a reply keyboard until the bot removes it, and lists every message of a chat", async () => {
+    const emu = await emulator();
+    await pollingBot(emu, (b) => {
+      b.command("colour", (ctx) =>
+        ctx.reply("Pick one", Markup.keyboard([["Red", "Blue"]]).oneTime()),
+      );
+      b.hears("Red", (ctx) => ctx.reply("Red it is", Markup.removeKeyboard()));
+    });
+    const chat = emu.chat({ firstName: "Ada" });
+    const heard: number[] = [];
+    emu.events.on("userMessage", (chatId: number) => heard.push(chatId));
+    assert.equal(chat.keyboard(), undefined);
+    await chat.command("colour");
+    await chat.expectReply("Pick one");
+    assert.deepEqual(chat.keyboard(), [["Red", "Blue"]]);
+    assert.equal(emu.replyKeyboard(chat.chat.id)?.one_time_keyboard, true);
+    await chat.send("Red");
+    await chat.expectReply("Red it is");
+    assert.equal(chat.keyboard(), undefined);
+    assert.deepEqual(
+      chat
+        .events()
+        .filter((e) => e.type === "keyboard")
+        .map((e) => "keyboard" in e && e.keyboard !== undefined),
+      [true, false],
+    );
+    assert.deepEqual(
+      emu.messages(chat.chat.id).map((m) => [m.from?.is_bot, "text" in m ? m.text : ""]),
+      [
+        [false, "/colour"],
+        [true, "Pick one"],
+        [false, "Red"],
+        [true, "Red it is"],
+      ],
+    );
+    assert.deepEqual(heard, [chat.chat.id, chat.chat.id]);
+  });
+});

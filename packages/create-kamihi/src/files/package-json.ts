@@ -14,6 +14,7 @@ export function packageJsonFile(spec: ProjectSpec): ProjectFile {
       engines: { node: ">=20.19" },
       scripts: {
         dev: "kamihi dev",
+        playground: "kamihi playground",
         start: "kamihi run",
         test: "kamihi test",
         typecheck: "tsc --noEmit",

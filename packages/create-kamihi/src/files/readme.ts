@@ -34,6 +34,10 @@ A Telegram bot built with [Kamihi](https://www.npmjs.com/package/kamihi).
 
 3. Send \`/start\` to your bot on Telegram.
 
+No token yet, or no network? \`${runScript(pm, "playground")}\` runs the bot against a Telegram
+emulator and opens a chat with it in the browser (http://127.0.0.1:4243): switch between an
+admin, a user and a stranger to see who may run what.
+
 ${storage}
 
 Settings are in \`kamihi.yaml\` (each one is explained there); any of them can also come from the

@@ -1,0 +1,54 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** The built `kamihi` command. */
+export const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+/** Projects for the CLI go here: inside this package, so their `import "kamihi"` resolves to it. */
+export const TMP = fileURLToPath(new URL("./.tmp/", import.meta.url));
+
+/** A long-running `kamihi` (run, dev) whose output can be awaited line by line. */
+export class Running {
+  readonly child: ChildProcess;
+  out = "";
+  private readonly waiters = new Set<() => void>();
+
+  constructor(root: string, args: string[], env: Record<string, string>) {
+    this.child = spawn(process.execPath, [CLI, "-C", root, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const collect = (chunk: Buffer) => {
+      this.out += chunk.toString();
+      for (const wake of this.waiters) wake();
+    };
+    this.child.stdout?.on("data", collect);
+    this.child.stderr?.on("data", collect);
+  }
+
+  /** Waits until the output has matched `pattern` `count` times. */
+  until(pattern: RegExp, count = 1, timeout = 30_000): Promise<void> {
+    const seen = () => this.out.match(new RegExp(pattern.source, "g"))?.length ?? 0;
+    if (seen() >= count) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(wake);
+        reject(new Error(`no ${pattern} (×${count}) within ${timeout} ms; output:\n${this.out}`));
+      }, timeout);
+      const wake = () => {
+        if (seen() < count) return;
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      this.waiters.add(wake);
+    });
+  }
+
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null> {
+    return new Promise((resolve) => {
+      this.child.once("exit", (code) => resolve(code));
+      this.child.kill("SIGTERM");
+    });
+  }
+}

@@ -63,6 +63,13 @@ function demoBot(bot: Telegraf) {
     ),
   );
   bot.command("where", (ctx) => ctx.replyWithLocation(41.3874, 2.1686));
+  bot.command("media", async (ctx) => {
+    await ctx.replyWithAudio({ source: Buffer.from("ID3"), filename: "song.mp3" });
+    await ctx.replyWithVideo({ source: Buffer.from("video"), filename: "clip.mp4" });
+  });
+  bot.command("quote", (ctx) =>
+    ctx.reply("Quoting you", { reply_parameters: { message_id: ctx.message.message_id } }),
+  );
   bot.command("doc", (ctx) =>
     ctx.replyWithDocument({
       source: Buffer.from("<script>parent.__pwned = 2</script>"),
@@ -327,6 +334,16 @@ describe("playground page in a real browser", { skip: skip ?? false }, () => {
         assert.equal(await lastBotText(page).locator("strong").textContent(), "dot");
         await sendText(page, "/where");
         await page.locator(".message.bot .location", { hasText: "41.38740, 2.16860" }).waitFor();
+
+        await sendText(page, "/media");
+        await page.locator(".message.bot video").waitFor();
+        assert.match(
+          (await page.locator(".message.bot audio").getAttribute("src")) ?? "",
+          /^\/api\/files\/\w/,
+        );
+        await sendText(page, "/quote");
+        await page.locator(".message.bot .quote", { hasText: "/quote" }).waitFor();
+        assert.equal(await page.locator(".message.bot .quote b").last().textContent(), "Ada");
 
         // Text is text: markup from the bot never becomes HTML.
         await sendText(page, "/raw");

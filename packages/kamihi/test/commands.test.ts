@@ -286,3 +286,54 @@ describe("kamihi config and doctor", () => {
     assert.doesNotMatch(noApi.stdout + noApi.stderr, new RegExp(emu.token.split(":")[1] ?? "x"));
   });
 });
+
+describe("kamihi playground", () => {
+  it("keeps its data in its own embedded store when the project names none", async () => {
+    const root = project({ "kamihi.yaml": "log:\n  level: warn\n" });
+    const run = new Running(root, ["playground", "--port", String(await freePort())], {
+      KAMIHI_WEB__ENABLED: "false",
+    });
+    try {
+      await run.until(/playground: (http:\S+)/);
+      assert.match(run.out, /store: {4}embedded \(kept in \.kamihi\/playground\.json\)/);
+      const url = /playground: (http:\S+)/.exec(run.out)?.[1] ?? "";
+      const sent = await fetch(new URL("/api/send", url), {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-kamihi-playground": "1" },
+        body: JSON.stringify({ user: 10001, chat: 10001, text: "/start" }),
+      });
+      assert.equal(sent.status, 200);
+      let texts: string[] = [];
+      for (let i = 0; i < 100 && !texts.includes("Hi Ada!"); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const view = (await (
+          await fetch(new URL("/api/chat?user=10001&chat=10001", url))
+        ).json()) as {
+          messages: Array<{ text?: string }>;
+        };
+        texts = view.messages.map((m) => m.text ?? "");
+      }
+      assert.deepEqual(texts, ["/start", "Hi Ada!"]);
+    } finally {
+      assert.equal(await run.stop(), 0, run.out);
+    }
+    const data = readFileSync(join(root, ".kamihi/playground.json"), "utf8");
+    for (const id of ["10001", "10002"]) assert.match(data, new RegExp(id), `user ${id} is kept`);
+  });
+
+  it("names a port that is taken, and how to pick another", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const result = await kamihi(project(), ["playground", "--port", String(port)]);
+      assert.equal(result.code, 1, result.stdout + result.stderr);
+      assert.match(
+        result.stderr,
+        new RegExp(`127\\.0\\.0\\.1:${port}: the port is taken.*kamihi playground --port <n>`),
+      );
+    } finally {
+      blocker.close();
+    }
+  });
+});

@@ -758,7 +758,7 @@ export class Emulator {
     if (isReplyKeyboard(markup)) {
       state.keyboard = markup;
       this.record(state, { type: "keyboard", keyboard: markup });
-    } else if (isKeyboardRemoval(markup) && state.keyboard !== undefined) {
+    } else if (markupField(markup, "remove_keyboard") === true && state.keyboard !== undefined) {
       delete state.keyboard;
       this.record(state, { type: "keyboard" });
     }
@@ -1095,28 +1095,19 @@ function entitiesField(name: string, entities: MessageEntity[]) {
   return entities.length === 0 ? {} : { [name]: entities };
 }
 
+/** A field of a `reply_markup` value, which may be anything a client sent. */
+function markupField(value: unknown, key: string): unknown {
+  return value !== null && typeof value === "object"
+    ? (value as Record<string, unknown>)[key]
+    : undefined;
+}
+
 function isInlineKeyboard(value: unknown): value is InlineKeyboardMarkup {
-  return (
-    value !== null &&
-    typeof value === "object" &&
-    Array.isArray((value as InlineKeyboardMarkup).inline_keyboard)
-  );
+  return Array.isArray(markupField(value, "inline_keyboard"));
 }
 
 function isReplyKeyboard(value: unknown): value is ReplyKeyboardMarkup {
-  return (
-    value !== null &&
-    typeof value === "object" &&
-    Array.isArray((value as ReplyKeyboardMarkup).keyboard)
-  );
-}
-
-function isKeyboardRemoval(value: unknown): boolean {
-  return (
-    value !== null &&
-    typeof value === "object" &&
-    (value as { remove_keyboard?: unknown }).remove_keyboard === true
-  );
+  return Array.isArray(markupField(value, "keyboard"));
 }
 
 /** Parameters arrive as JSON values or, in multipart and query strings, as JSON text. */

@@ -3,6 +3,7 @@ import type { ServerResponse } from "node:http";
 import multipart from "@fastify/multipart";
 import type { Message } from "@telegraf/types";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
+import mime from "mime";
 import type { TestChat } from "./chat.js";
 import type { ChatEvent, Emulator } from "./emulator.js";
 
@@ -71,23 +72,6 @@ const CSP = [
 /** Media a browser may show inline; anything else is served as a download. */
 const INLINE_TYPES =
   /^(image\/(png|jpeg|gif|webp|avif|bmp)|video\/(mp4|webm|ogg)|audio\/[\w.+-]+)$/;
-
-const EXTENSION_TYPES: Record<string, string> = {
-  png: "image/png",
-  jpg: "image/jpeg",
-  jpeg: "image/jpeg",
-  gif: "image/gif",
-  webp: "image/webp",
-  mp4: "video/mp4",
-  webm: "video/webm",
-  ogg: "audio/ogg",
-  oga: "audio/ogg",
-  mp3: "audio/mpeg",
-  m4a: "audio/mp4",
-  wav: "audio/wav",
-  pdf: "application/pdf",
-  txt: "text/plain",
-};
 
 class PlaygroundError extends Error {
   readonly statusCode: number;
@@ -313,7 +297,8 @@ export async function createPlayground(options: PlaygroundOptions): Promise<Play
     (req: FastifyRequest<{ Params: { fileId: string } }>, reply: FastifyReply) => {
       const file = emulator.file(req.params.fileId);
       if (file === undefined) throw new PlaygroundError(404, "No such file.");
-      const type = file.mimeType ?? typeFromName(file.fileName ?? file.filePath);
+      const type =
+        file.mimeType ?? mime.getType(file.fileName ?? file.filePath) ?? "application/octet-stream";
       const inline = INLINE_TYPES.test(type);
       reply
         .type(inline ? type : "application/octet-stream")
@@ -438,11 +423,6 @@ function safeFileName(name: string | undefined): string {
     .filter((c) => c.charCodeAt(0) >= 0x20)
     .join("");
   return base.slice(0, 255) || "file";
-}
-
-function typeFromName(name: string): string {
-  const extension = name.slice(name.lastIndexOf(".") + 1).toLowerCase();
-  return EXTENSION_TYPES[extension] ?? "application/octet-stream";
 }
 
 async function loadAssets(): Promise<Record<string, string>> {

@@ -1,7 +1,7 @@
 import { defineConfig, type Options } from "tsup";
 
 /**
- * The one build every package shares: ESM + `.d.ts` for Node >= 20.19.
+ * The one build every package shares: ESM + `.d.ts` for Node >= 22.18.
  * A package's `tsup.config.ts` is one line: `export default packageBuild()`,
  * or `packageBuild({ entry: [...] })` when it has more than one entry point.
  */
@@ -9,7 +9,7 @@ export function packageBuild(overrides: Options = {}) {
   return defineConfig({
     entry: ["src/index.ts"],
     format: ["esm"],
-    target: "node20",
+    target: "node22",
     platform: "node",
     dts: true,
     sourcemap: true,

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs a package's node:test suite: every `*.test.ts|mts|js|mjs` under the test folder
-// (default `test/`, fixtures excluded), TypeScript through tsx. Node 20 does not expand test
-// globs itself, and a shell glob that matches nothing would be passed on literally.
+// (default `test/`, fixtures excluded), TypeScript through tsx. Listing the files here keeps
+// fixtures out, and a shell glob that matches nothing would be passed on literally.
 //
 //   node ../../scripts/run-tests.mjs [dir] [-- node --test options]
 import { spawn } from "node:child_process";

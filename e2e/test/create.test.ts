@@ -60,6 +60,7 @@ describe("a project scaffolded by create-kamihi, installed from packed packages"
   const root = join(work, "my-bot");
   let emu: Emulator;
   const tarballs: Record<string, string> = {};
+  let installOutput = "";
 
   before(async () => {
     const packs = join(work, "packs");
@@ -85,6 +86,7 @@ describe("a project scaffolded by create-kamihi, installed from packed packages"
     appendFileSync(join(root, "pnpm-workspace.yaml"), `\noverrides:\n${overrides}\n`);
     const install = await run("pnpm", ["install"], root);
     assert.equal(install.code, 0, `pnpm install:\n${install.stdout}\n${install.stderr}`);
+    installOutput = `${install.stdout}\n${install.stderr}`;
     emu = await createEmulator();
   });
   after(async () => {
@@ -97,6 +99,10 @@ describe("a project scaffolded by create-kamihi, installed from packed packages"
       dependencies: Record<string, string>;
     };
     assert.deepEqual(Object.keys(manifest.dependencies), ["kamihi"]);
+  });
+
+  it(`installs on Node.js ${process.versions.node} without an engine warning`, () => {
+    assert.doesNotMatch(installOutput, /unsupported engine/i, installOutput);
   });
 
   it("passes its own generated test", async () => {

@@ -112,7 +112,8 @@ function collectLines(
 }
 
 const loadTypeScript: Loader = async (filepath) => {
-  // tsx compiles the file on the fly, so TypeScript configs need no build step on Node 20.
+  // tsx compiles the file on the fly: a TypeScript config needs no build step and may use any
+  // TypeScript syntax (Node's own type stripping takes only erasable syntax).
   const { tsImport } = await import("tsx/esm/api");
   const mod = (await tsImport(pathToFileURL(filepath).href, import.meta.url)) as Record<
     string,

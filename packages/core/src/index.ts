@@ -81,7 +81,7 @@ export type {
 export type { StandardSchemaV1 } from "./standard-schema.js";
 export type { ActionInfo, ActionRegistry, QuestionInfo } from "./actions.js";
 export type { LogFn, Logger, LogLevel } from "./logger.js";
-export { silentLogger } from "./logger.js";
+export { flushLogger, silentLogger } from "./logger.js";
 export type { Settings } from "./settings.js";
 
 // Telegram basics

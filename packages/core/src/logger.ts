@@ -22,6 +22,23 @@ export interface Logger {
   fatal: LogFn;
   /** A logger that adds `bindings` to every line it writes. */
   child(bindings: Record<string, unknown>): Logger;
+  /**
+   * Writes out what the logger still holds, then calls `callback` (pino buffers its output).
+   * Optional: a logger without it is taken to write at once.
+   */
+  flush?(callback?: (error?: Error) => void): void;
+}
+
+/** Resolves once `log` has written out what it holds; never rejects. */
+export function flushLogger(log: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    if (log.flush === undefined) return resolve();
+    try {
+      log.flush(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
 }
 
 const ignore: LogFn = () => {};

@@ -13,7 +13,7 @@ export function isPackageManager(value: unknown): value is PackageManager {
 
 /**
  * The package manager that started this process, read from `npm_config_user_agent`
- * (`pnpm/9.12.0 npm/? node/v20.19.0 linux x64`), so `pnpm create kamihi` sets the project up
+ * (`pnpm/9.12.0 npm/? node/v24.22.3 linux x64`), so `pnpm create kamihi` sets the project up
  * for pnpm. `npm` when the agent is unknown or missing.
  */
 export function detectPackageManager(

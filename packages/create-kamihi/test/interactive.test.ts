@@ -13,7 +13,7 @@ after(() => {
   for (const terminal of terminals) terminal.kill();
 });
 
-function open(args: string[], cwd: string, userAgent = "pnpm/10.0.0 npm/? node/v20.19.0") {
+function open(args: string[], cwd: string, userAgent = "pnpm/10.0.0 npm/? node/v24.22.3") {
   const terminal = new Terminal(args, { cwd, env: { npm_config_user_agent: userAgent } });
   terminals.push(terminal);
   return terminal;
@@ -75,7 +75,7 @@ describe("create-kamihi on a terminal", {
     const cwd = await tempDir();
     await mkdir(join(cwd, "taken"));
     await writeFile(join(cwd, "taken", "notes.txt"), "mine");
-    const term = open(["--no-git"], cwd, "yarn/1.22.22 npm/? node/v20.19.0");
+    const term = open(["--no-git"], cwd, "yarn/1.22.22 npm/? node/v24.22.3");
     await term.answer("Project name", `taken${keys.enter}`);
     await term.answer(
       "already exists and is not empty",

@@ -44,7 +44,7 @@ describe("create-kamihi without prompts", () => {
   it("takes the defaults without a terminal: my-kamihi-bot, embedded storage", async () => {
     const cwd = await tempDir();
     const { io, stdout } = captureIO(cwd);
-    const code = await withEnv({ npm_config_user_agent: "pnpm/10.0.0 npm/? node/v20.19.0" }, () =>
+    const code = await withEnv({ npm_config_user_agent: "pnpm/10.0.0 npm/? node/v24.22.3" }, () =>
       runCreate(quiet, io),
     );
     assert.equal(code, 0);

@@ -79,7 +79,7 @@ describe("scaffold", () => {
     assert.equal(manifest.version, "0.1.0");
     assert.equal(manifest.private, true);
     assert.equal(manifest.type, "module");
-    assert.deepEqual(manifest.engines, { node: ">=20.19" });
+    assert.deepEqual(manifest.engines, { node: ">=22.18" });
     assert.deepEqual(manifest.scripts, {
       dev: "kamihi dev",
       playground: "kamihi playground",
@@ -274,7 +274,7 @@ describe("scaffold", () => {
         assert.doesNotMatch(readme, new RegExp(`^${other} `, "m"), `README has ${other} commands`);
       }
       const dockerfile = await read(result.directory, "Dockerfile");
-      assert.match(dockerfile, /^FROM node:20-slim$/m);
+      assert.match(dockerfile, /^FROM node:24-slim$/m);
       assert.match(dockerfile, new RegExp(`^RUN .*\\b${pm} (ci|install)\\b`, "m"));
       assert.match(dockerfile, /^USER node$/m);
       assert.match(dockerfile, /^CMD \["npx", "kamihi", "run"\]$/m);

@@ -3,6 +3,7 @@ import { type AdminServer, createAdmin, loginLinks } from "@kamihi/admin";
 import { loadSettings, type SettingsInput } from "@kamihi/config";
 import {
   type ActionRegistry,
+  flushLogger,
   type InlineButton,
   isKamihiError,
   KamihiError,
@@ -459,6 +460,8 @@ export class Kamihi {
     closeTemplates(running.templates);
     if (running.ownsStore) await running.store.close();
     running.log.info("Kamihi bot stopped");
+    // Whoever stopped the bot may print or exit next: the log is written out first.
+    await flushLogger(running.log);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
 import { basename } from "node:path";
 import { createAdmin } from "@kamihi/admin";
 import type { DoctorCheck, ProjectHost, RunningBot, RunningPlayground } from "@kamihi/cli";
@@ -26,8 +27,14 @@ import {
 } from "@kamihi/testing";
 import { createBot, type Kamihi, webOptions } from "./bot.js";
 
-/** Node.js versions Kamihi supports. */
-const NODE_MIN = [20, 19] as const;
+/** The oldest Node.js Kamihi supports: the `>=major.minor` of its own `engines.node`. */
+const NODE_MIN = (() => {
+  const { engines } = createRequire(import.meta.url)("../package.json") as {
+    engines: { node: string };
+  };
+  const [, major = "0", minor = "0"] = /^>=(\d+)\.(\d+)/.exec(engines.node) ?? [];
+  return [Number(major), Number(minor)] as const;
+})();
 
 /** The store as `kamihi run` shows it: no credentials. */
 export function describeStore(url: string): string {
@@ -245,7 +252,7 @@ async function* doctor(root: string): AsyncGenerator<DoctorCheck> {
     name: "Node.js",
     status: nodeOk ? "ok" : "fail",
     detail: `${process.versions.node}${nodeOk ? "" : " is too old"}`,
-    fix: `install Node.js ${NODE_MIN.join(".")} or newer (for example: nvm install 20)`,
+    fix: `install Node.js ${NODE_MIN.join(".")} or newer (for example: nvm install 24)`,
   };
 
   let loaded: LoadedSettings | undefined;

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
-import { isKamihiError } from "@kamihi/core";
+import { isKamihiError, type Logger } from "@kamihi/core";
 import { createEmulator, messageText } from "@kamihi/testing";
+import { pino } from "pino";
 import { md } from "../src/index.js";
 import { fixture, startBot, testBot } from "./helpers.js";
 
@@ -35,6 +39,25 @@ describe("lifecycle", () => {
     await chat.command("get");
     await assert.rejects(chat.nextReply({ timeout: 300 }), /No reply/);
     await emu.stop();
+  });
+
+  it("has written out its log when stop() resolves (pino buffers its output)", async () => {
+    const { emu, bot, root } = await fresh("shared");
+    const dir = mkdtempSync(join(tmpdir(), "kamihi-log-"));
+    const file = join(dir, "bot.log");
+    // pino's default stdout stream is asynchronous too; a file shows the same buffering.
+    const destination = pino.destination({ dest: file, sync: false, minLength: 4096 });
+    bot.configure({ logger: pino({ level: "info" }, destination) as unknown as Logger });
+    try {
+      await bot.start({ root });
+      await bot.stop();
+      const last = readFileSync(file, "utf8").trim().split("\n").at(-1) ?? "";
+      assert.match(last, /"msg":"Kamihi bot stopped"/);
+    } finally {
+      destination.end();
+      rmSync(dir, { recursive: true, force: true });
+      await emu.stop();
+    }
   });
 
   it("gives the action files of one bot a single instance of what they share", async () => {

@@ -50,7 +50,7 @@ export function dockerfile(spec: ProjectSpec): ProjectFile {
   const lines = [
     "# The bot's image: production dependencies only, run as the unprivileged node user.",
     "# With MongoDB beside it: docker compose up -d --build",
-    "FROM node:20-slim",
+    "FROM node:24-slim",
     "ENV NODE_ENV=production COREPACK_ENABLE_DOWNLOAD_PROMPT=0",
     "WORKDIR /app",
     ...(pm.setup === undefined ? [] : [`RUN ${pm.setup}`]),

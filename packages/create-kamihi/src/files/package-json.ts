@@ -1,3 +1,4 @@
+import { supportedNode } from "../version.js";
 import type { ProjectFile, ProjectSpec } from "./project.js";
 
 /**
@@ -11,7 +12,7 @@ export function packageJsonFile(spec: ProjectSpec): ProjectFile {
       version: "0.1.0",
       private: true,
       type: "module",
-      engines: { node: ">=20.19" },
+      engines: { node: supportedNode },
       scripts: {
         dev: "kamihi dev",
         playground: "kamihi playground",
@@ -20,7 +21,7 @@ export function packageJsonFile(spec: ProjectSpec): ProjectFile {
         typecheck: "tsc --noEmit",
       },
       dependencies: { kamihi: spec.kamihiVersion },
-      devDependencies: { "@types/node": "^20.19.0", typescript: "^6.0.3" },
+      devDependencies: { "@types/node": "^22.18.0", typescript: "^6.0.3" },
     },
     spec.packageJson ?? {},
   );

@@ -92,7 +92,7 @@ describe("scaffold", () => {
     assert.deepEqual(manifest.dependencies, { kamihi: `^${ownVersion}` });
     assert.deepEqual(Object.keys(manifest.devDependencies).sort(), ["@types/node", "typescript"]);
     assert.match(manifest.devDependencies.typescript, /^\^6\./);
-    assert.match(manifest.devDependencies["@types/node"], /^\^20/);
+    assert.match(manifest.devDependencies["@types/node"], /^\^22/);
   });
 
   it("merges extra package.json fields in and takes the kamihi version given", async () => {

@@ -18,7 +18,9 @@ import {
 } from "@kamihi/core";
 import { Eta } from "eta";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { type Session, Sessions, sameSecret, verifyPassword } from "./sessions.js";
+import { fmt } from "./routes/format.js";
+import { isActiveAdmin, type Session, Sessions, sameSecret } from "./sessions.js";
+import { registerSignIn, TooManySignIns } from "./sign-in.js";
 
 /** What the dashboard shows of the bot. */
 export interface BotStatus {
@@ -61,6 +63,18 @@ export interface AdminOptions {
   passwordHash?: string;
   /** How long a login link works. Default 600 s. */
   loginTtlSeconds?: number;
+  /**
+   * Sign-in attempts allowed per client address and minute, counted over every sign-in route
+   * together (login links, their confirmation, the password form). Default 10.
+   */
+  loginAttemptsPerMinute?: number;
+  /**
+   * Proxies in front of the admin whose `X-Forwarded-For` is believed: IPs, CIDR ranges
+   * (`10.0.0.0/8`) or `loopback`, `linklocal`, `uniquelocal` (Fastify's `trustProxy`). The
+   * client's address drives the sign-in rate limit and the audit log. Default `[]`: the
+   * connecting address counts and `X-Forwarded-For` is ignored, so no client can pick its own.
+   */
+  trustProxy?: string[];
   /** How long a session lasts. Default 12 h. */
   sessionTtlSeconds?: number;
   status?: () => BotStatus;
@@ -92,6 +106,8 @@ export interface AuditEntry extends Record<string, unknown> {
   /** What it was done to, e.g. `123456789` or `staff`. */
   target: string;
   details?: string;
+  /** The client's address (behind a trusted proxy, the address it forwarded). */
+  ip?: string;
 }
 
 declare module "fastify" {
@@ -139,8 +155,20 @@ export interface AdminKit {
     to: string,
     flash?: { kind: "ok" | "error"; text: string },
   ): FastifyReply;
-  /** Writes a line of the audit log for the signed-in admin. */
-  audit(request: FastifyRequest, what: string, target: string, details?: string): Promise<void>;
+  /** Writes a line of the audit log for the signed-in admin (or `by`, who is signing in). */
+  audit(
+    request: FastifyRequest,
+    what: string,
+    target: string,
+    details?: string,
+    by?: User,
+  ): Promise<void>;
+  /**
+   * Ends every admin session of `telegramId` unless `user` (as it is now; `null` when deleted)
+   * is still an active admin. Every change of a user calls it, and so does the session check
+   * of every request: rights taken away, whichever way, end the sessions one way.
+   */
+  endSessionsUnlessAdmin(telegramId: number, user: User | null): Promise<void>;
 }
 
 /**
@@ -151,8 +179,9 @@ export async function createAdmin(options: AdminOptions): Promise<AdminServer> {
   const log = options.logger ?? silentLogger;
   const { users, store } = options;
   const host = options.host ?? "127.0.0.1";
+  const loginTtlSeconds = options.loginTtlSeconds ?? 600;
   const sessions = new Sessions(store, {
-    loginTtlSeconds: options.loginTtlSeconds ?? 600,
+    loginTtlSeconds,
     sessionTtlSeconds: options.sessionTtlSeconds ?? 12 * 3600,
   });
   await sessions.init();
@@ -161,7 +190,7 @@ export async function createAdmin(options: AdminOptions): Promise<AdminServer> {
   const secret = options.sessionSecret ?? (await sharedSecret(store));
   const secure = options.publicUrl?.startsWith("https://") === true;
 
-  const app = Fastify({ logger: false, bodyLimit: 256 * 1024 });
+  const app = adminFastify(options.trustProxy ?? []);
   await app.register(fastifyCookie, { secret });
   await app.register(fastifyFormbody);
   await app.register(fastifyHelmet, {
@@ -195,6 +224,11 @@ export async function createAdmin(options: AdminOptions): Promise<AdminServer> {
     signed: true,
   };
 
+  async function endSessionsUnlessAdmin(telegramId: number, user: User | null) {
+    if (isActiveAdmin(user)) return;
+    await sessions.closeAll(telegramId);
+  }
+
   /** The session behind the request's cookie, and its user, if both are still valid. */
   async function signedIn(request: FastifyRequest) {
     const raw = request.cookies[COOKIE];
@@ -204,9 +238,9 @@ export async function createAdmin(options: AdminOptions): Promise<AdminServer> {
     const session = await sessions.find(unsigned.value);
     if (session === undefined) return undefined;
     const user = await users.getUser(session.telegramId);
-    if (user === null || !user.isAdmin || user.status !== "active") {
-      // No longer an admin: the session ends here.
-      await sessions.closeAll(session.telegramId);
+    // Changed outside the admin (the CLI, the bot's code, another instance): ends here.
+    if (!isActiveAdmin(user)) {
+      await endSessionsUnlessAdmin(session.telegramId, user);
       return undefined;
     }
     return { session, user, sessionId: unsigned.value };
@@ -267,18 +301,19 @@ export async function createAdmin(options: AdminOptions): Promise<AdminServer> {
       }
       return reply.redirect(to, 303);
     },
-    async audit(request, what, target, details) {
-      const admin = request.admin;
-      if (admin === undefined) return;
+    async audit(request, what, target, details, by = request.admin?.user) {
+      if (by === undefined) return;
       await auditLog.insertOne({
         at: new Date(),
-        by: admin.user.telegramId,
-        byName: [admin.user.firstName, admin.user.lastName].filter(Boolean).join(" "),
+        by: by.telegramId,
+        byName: fmt.name(by),
         what,
         target,
         ...(details === undefined ? {} : { details }),
+        ip: request.ip,
       });
     },
+    endSessionsUnlessAdmin,
   };
 
   function readFlash(
@@ -301,90 +336,53 @@ export async function createAdmin(options: AdminOptions): Promise<AdminServer> {
     return undefined;
   }
 
-  // ---- login -------------------------------------------------------------------------------
-
-  const loginLimit = { config: { rateLimit: { max: 10, timeWindow: "1 minute" } } };
-
-  app.get("/login", loginLimit, async (request, reply) => {
-    if ((await signedIn(request)) !== undefined) return reply.redirect("/", 303);
-    return kit.render(request, reply, "login.eta", "Sign in", {
-      password: options.passwordHash !== undefined,
-    });
-  });
-
-  app.get<{ Params: { token: string } }>("/login/:token", loginLimit, async (request, reply) => {
-    const telegramId = await sessions.consumeLoginToken(request.params.token);
-    const user = telegramId === undefined ? null : await users.getUser(telegramId);
-    if (user === null || !user.isAdmin || user.status !== "active") {
-      log.info({ ip: request.ip }, "an admin login link was refused (unknown, used or expired)");
-      return kit.render(request, reply.code(403), "login.eta", "Sign in", {
-        password: options.passwordHash !== undefined,
-        error:
-          "This sign-in link is not valid: links work once, for 10 minutes. Send /admin to the bot for a new one.",
-      });
-    }
-    const { id } = await sessions.open(user.telegramId);
-    reply.setCookie(COOKIE, id, cookieOptions);
-    log.info({ userId: user.telegramId }, "an admin signed in with a login link");
-    await auditLog.insertOne({
-      at: new Date(),
-      by: user.telegramId,
-      byName: user.firstName,
-      what: "session.open",
-      target: String(user.telegramId),
-      details: "login link",
-    });
-    return reply.redirect("/", 303);
-  });
-
-  app.post<{ Body: Record<string, unknown> }>("/login", loginLimit, async (request, reply) => {
-    const body = request.body ?? {};
-    const id =
-      typeof body.telegramId === "string" && /^\d{1,16}$/.test(body.telegramId)
-        ? Number(body.telegramId)
-        : undefined;
-    const password = typeof body.password === "string" ? body.password : "";
-    const refuse = () =>
-      kit.render(request, reply.code(401), "login.eta", "Sign in", {
-        password: options.passwordHash !== undefined,
-        error: "Wrong Telegram id or password.",
-      });
-    if (options.passwordHash === undefined || id === undefined) return refuse();
-    const ok = await verifyPassword(password, options.passwordHash);
-    const user = ok ? await users.getUser(id) : null;
-    if (user === null || !user.isAdmin || user.status !== "active") {
-      log.info({ ip: request.ip }, "an admin password login was refused");
-      return refuse();
-    }
-    const opened = await sessions.open(user.telegramId);
-    reply.setCookie(COOKIE, opened.id, cookieOptions);
-    return reply.redirect("/", 303);
-  });
-
-  app.post("/logout", async (request, reply) => {
-    await sessions.close(request.admin?.sessionId);
-    reply.clearCookie(COOKIE, { path: "/" });
-    return reply.redirect("/login", 303);
+  registerSignIn(app, {
+    kit,
+    sessions,
+    sessionCookie: { name: COOKIE, options: cookieOptions },
+    passwordHash: options.passwordHash,
+    loginTtlSeconds,
+    attemptsPerMinute: options.loginAttemptsPerMinute ?? 10,
+    signedIn,
   });
 
   const { registerPages } = await import("./routes/index.js");
   await registerPages(app, kit);
 
-  app.setNotFoundHandler(async (request, reply) =>
-    kit.render(request, reply.code(404), "error.eta", "Not found", {
+  // Only faults of the server are errors in the log; what a client got wrong is a line at most.
+  app.setNotFoundHandler(async (request, reply) => {
+    log.debug({ method: request.method, path: loggedPath(request) }, "no such admin page");
+    return kit.render(request, reply.code(404), "error.eta", "Not found", {
       message: "There is no such page.",
-    }),
-  );
+    });
+  });
   app.setErrorHandler(async (error, request, reply) => {
-    log.error({ err: error, path: request.url }, "an admin page failed");
-    const status = (error as { statusCode?: number }).statusCode ?? 500;
-    return kit.render(request, reply.code(status >= 400 ? status : 500), "error.eta", "Error", {
+    const route = request.routeOptions.url ?? loggedPath(request);
+    if (error instanceof TooManySignIns) {
+      log.warn(
+        { route, ip: request.ip, limit: `${error.max} sign-in attempts a minute` },
+        "too many sign-in attempts from one address: refused until the minute is over",
+      );
+      return kit.render(request, reply.code(429), "error.eta", "Too many attempts", {
+        message: error.message,
+      });
+    }
+    const given = (error as { statusCode?: unknown }).statusCode;
+    const status = typeof given === "number" && given >= 400 && given < 600 ? given : 500;
+    if (status >= 500) {
+      log.error({ err: error, method: request.method, route }, "an admin page failed");
+    } else {
+      // A body Fastify could not parse, a wrong content type, too large…: the client's doing.
+      log.info(
+        { method: request.method, route, status, code: (error as { code?: unknown }).code },
+        "an admin request was refused",
+      );
+    }
+    return kit.render(request, reply.code(status), "error.eta", "Error", {
       message:
-        status === 429
-          ? "Too many attempts; wait a minute and try again."
-          : status < 500
-            ? (error as Error).message
-            : "Something went wrong; the error is in the bot's log.",
+        status < 500
+          ? (error as Error).message
+          : "Something went wrong; the error is in the bot's log.",
     });
   });
 
@@ -427,6 +425,32 @@ export async function createAdmin(options: AdminOptions): Promise<AdminServer> {
     },
   };
   return server;
+}
+
+/**
+ * The Fastify instance, trusting `X-Forwarded-For` from `trustProxy` only. A list Fastify
+ * cannot read is a settings mistake, told as one.
+ */
+function adminFastify(trustProxy: readonly string[]): FastifyInstance {
+  try {
+    return Fastify({
+      logger: false,
+      bodyLimit: 256 * 1024,
+      trustProxy: trustProxy.length === 0 ? false : [...trustProxy],
+    });
+  } catch (error) {
+    throw new KamihiError(
+      "KAMIHI_CONFIG_INVALID",
+      `web.trustProxy: expected IPs, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal, got ${JSON.stringify(trustProxy)} (${(error as Error).message}).`,
+      { cause: error },
+    );
+  }
+}
+
+/** A request's path for the log: no query, and never a login link's token. */
+function loggedPath(request: FastifyRequest): string {
+  const path = request.url.split("?")[0] ?? "/";
+  return path.startsWith("/login/") ? "/login/…" : path;
 }
 
 /** A cookie secret kept in the store, so every instance (and restart) signs alike. */

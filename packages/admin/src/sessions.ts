@@ -1,5 +1,5 @@
 import { createHash, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
-import { literal, type Store } from "@kamihi/core";
+import { literal, type Store, type User } from "@kamihi/core";
 
 /** A signed-in admin's session, as the routes see it. */
 export interface Session {
@@ -26,6 +26,14 @@ interface SessionDoc extends Record<string, unknown> {
 
 const hash = (value: string) => createHash("sha256").update(value).digest("base64url");
 const random = (bytes = 32) => randomBytes(bytes).toString("base64url");
+/** What a login token and a session id look like; anything else is refused before a lookup. */
+const SECRET = /^[A-Za-z0-9_-]{20,100}$/;
+
+/** A login token that still works: who it signs in, and until when. */
+export interface LiveLoginToken {
+  telegramId: number;
+  expiresAt: Date;
+}
 
 /**
  * Single-use login links and server-side sessions, kept in the store (`kamihi_login_tokens`,
@@ -69,12 +77,28 @@ export class Sessions {
   }
 
   /**
+   * Looks at a login token without using it: who it signs in, or `undefined` when it is
+   * unknown, expired or already used. Link previews and scanners fetch links; only
+   * {@link consumeLoginToken} (after the person confirms) uses one up.
+   */
+  async peekLoginToken(token: string): Promise<LiveLoginToken | undefined> {
+    await this.init();
+    if (typeof token !== "string" || !SECRET.test(token)) return undefined;
+    const doc = await this.tokens.findOne({
+      tokenHash: literal(hash(token)),
+      usedAt: null,
+      expiresAt: { $gt: new Date() },
+    });
+    return doc === null ? undefined : { telegramId: doc.telegramId, expiresAt: doc.expiresAt };
+  }
+
+  /**
    * Uses a login token: the Telegram id it was issued for, or `undefined` when it is unknown,
    * expired or already used. A compare-and-set, so two requests with one link get one session.
    */
   async consumeLoginToken(token: string): Promise<number | undefined> {
     await this.init();
-    if (typeof token !== "string" || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
+    if (typeof token !== "string" || !SECRET.test(token)) return undefined;
     const used = await this.tokens.findOneAndUpdate(
       { tokenHash: literal(hash(token)), usedAt: null, expiresAt: { $gt: new Date() } },
       { $set: { usedAt: new Date() } },
@@ -97,7 +121,7 @@ export class Sessions {
 
   /** The live session behind a cookie's id, if any. */
   async find(id: string | undefined): Promise<Session | undefined> {
-    if (id === undefined || !/^[A-Za-z0-9_-]{20,100}$/.test(id)) return undefined;
+    if (id === undefined || !SECRET.test(id)) return undefined;
     await this.init();
     const doc = await this.sessions.findOne({
       idHash: literal(hash(id)),
@@ -117,6 +141,14 @@ export class Sessions {
   async closeAll(telegramId: number): Promise<void> {
     await this.sessions.deleteMany({ telegramId: literal(telegramId) });
   }
+}
+
+/**
+ * Whether `user` may use the admin: an admin whose account is active. Everyone else's
+ * sessions end (see `endSessionsUnlessAdmin` in the server).
+ */
+export function isActiveAdmin(user: User | null | undefined): user is User {
+  return user?.isAdmin === true && user.status === "active";
 }
 
 /** Constant-time comparison of two secrets of any length. */

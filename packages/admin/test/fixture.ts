@@ -7,28 +7,30 @@ type UserServiceOptions = Parameters<typeof createUserService>[0];
 
 /**
  * An admin like `testAdmin()` but with the store at hand and options of its own: a user schema
- * (custom fields), run counts, a short login time… User 1 "Ada" is its admin.
+ * (custom fields), run counts, a short login time, a logger, trusted proxies… User 1 "Ada" is
+ * its admin.
  */
 export async function adminWith(
   options: {
     schema?: UserServiceOptions["schema"];
     registration?: UserServiceOptions["registration"];
     adminData?: Record<string, unknown>;
-  } & Partial<Pick<AdminOptions, "stats" | "loginTtlSeconds">> = {},
+  } & Partial<Omit<AdminOptions, "users" | "actions" | "store">> = {},
 ) {
+  const { schema, registration, adminData, ...adminOptions } = options;
   const store = createMemoryStore();
   const actions = registry(ACTIONS);
   const users = createUserService({
     store,
     actions: () => actions.list().map((a) => a.name),
-    ...(options.schema === undefined ? {} : { schema: options.schema }),
-    ...(options.registration === undefined ? {} : { registration: options.registration }),
+    ...(schema === undefined ? {} : { schema }),
+    ...(registration === undefined ? {} : { registration }),
   });
   await users.createUser({
     telegramId: 1,
     firstName: "Ada",
     isAdmin: true,
-    ...(options.adminData === undefined ? {} : { data: options.adminData }),
+    ...(adminData === undefined ? {} : { data: adminData }),
   });
   const admin = await createAdmin({
     users,
@@ -36,8 +38,7 @@ export async function adminWith(
     store,
     port: 0,
     status: () => ({ username: "test_bot", running: true, store: "memory" }),
-    ...(options.stats === undefined ? {} : { stats: options.stats }),
-    ...(options.loginTtlSeconds === undefined ? {} : { loginTtlSeconds: options.loginTtlSeconds }),
+    ...adminOptions,
   });
   await admin.listen();
   return { admin, users, store };

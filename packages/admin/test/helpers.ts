@@ -50,15 +50,65 @@ export async function testAdmin(): Promise<{
   return { admin, users };
 }
 
-/** Signs in through a login link; returns the session cookie header and the CSRF token. */
+/** The `Set-Cookie` headers of a response as one `Cookie` header (name=value pairs). */
+export function cookiesOf(response: { headers: Record<string, unknown> }): string {
+  const set = response.headers["set-cookie"];
+  const all = Array.isArray(set) ? set : typeof set === "string" ? [set] : [];
+  return all.map((c: string) => c.split(";")[0]).join("; ");
+}
+
+/** Opens a login link (its path) as a browser or a link preview does: a plain GET. */
+export function openLink(admin: AdminServer, path: string, remoteAddress = "127.0.0.1") {
+  return admin.app.inject({ method: "GET", url: path, remoteAddress });
+}
+
+/** The nonce in the confirmation form of a login link's page. */
+export function confirmNonce(page: { body: string }): string {
+  return /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? "";
+}
+
+/** Presses "Sign in" on the confirmation `page` of the link at `path`, with its cookie. */
+export function confirmLink(
+  admin: AdminServer,
+  path: string,
+  page: { body: string; headers: Record<string, unknown> },
+  remoteAddress = "127.0.0.1",
+) {
+  return admin.app.inject({
+    method: "POST",
+    url: path,
+    remoteAddress,
+    headers: {
+      cookie: cookiesOf(page),
+      "content-type": "application/x-www-form-urlencoded",
+    },
+    payload: new URLSearchParams({ _csrf: confirmNonce(page) }).toString(),
+  });
+}
+
+let signIns = 0;
+
+/**
+ * Signs in through a login link as a person does: opens the link (the confirmation page), then
+ * presses its button. Returns the session cookie header and the CSRF token. Each call comes from
+ * an address of its own (`10.9.x.y`), as admins on their own machines do, so tests that sign in
+ * often do not spend one address's sign-in budget.
+ */
 export async function signIn(
   admin: AdminServer,
   telegramId = 1,
 ): Promise<{ cookie: string; csrf: string }> {
-  const link = new URL(await admin.loginLink(telegramId));
-  const login = await admin.app.inject({ method: "GET", url: link.pathname });
-  const set = login.headers["set-cookie"];
-  const cookie = (Array.isArray(set) ? set : [set ?? ""]).map((c) => c.split(";")[0]).join("; ");
+  signIns += 1;
+  const remoteAddress = `10.9.${Math.floor(signIns / 250) % 250}.${(signIns % 250) + 1}`;
+  const path = new URL(await admin.loginLink(telegramId)).pathname;
+  const confirm = await openLink(admin, path, remoteAddress);
+  if (confirm.statusCode !== 200) throw new Error(`the link answered ${confirm.statusCode}`);
+  const login = await confirmLink(admin, path, confirm, remoteAddress);
+  if (login.statusCode !== 303) throw new Error(`confirming answered ${login.statusCode}`);
+  const cookie = cookiesOf(login)
+    .split("; ")
+    .filter((c) => c.startsWith("kamihi_admin="))
+    .join("; ");
   const page = await admin.app.inject({ method: "GET", url: "/", headers: { cookie } });
   const csrf = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? "";
   return { cookie, csrf };

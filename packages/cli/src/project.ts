@@ -24,6 +24,11 @@ export interface RunInfo {
 export interface RunningBot {
   info: RunInfo;
   stop(): Promise<void>;
+  /**
+   * Settles with the error when the bot stops by itself because it cannot go on (its token
+   * was revoked): `run` then exits 1, so a supervisor restarts it or someone looks.
+   */
+  failed?: Promise<Error>;
 }
 
 /**
@@ -136,8 +141,15 @@ export function registerProjectCommands(program: Command, context: ProjectComman
       // The bot's own log lines show the progress (settings, store, Telegram).
       const running = await host.start(rootOf(program), { watch: false });
       stdout.write(describeRun(running.info));
-      const signal = await context.shutdown();
-      stdout.write(`${signal}: stopping (finishing the updates in progress)…\n`);
+      const ended = await Promise.race([
+        context.shutdown().then((signal) => ({ signal })),
+        ...(running.failed === undefined ? [] : [running.failed.then((error) => ({ error }))]),
+      ]);
+      if ("error" in ended) {
+        await running.stop();
+        throw ended.error;
+      }
+      stdout.write(`${ended.signal}: stopping (finishing the updates in progress)…\n`);
       await running.stop();
       stdout.write("Stopped.\n");
     });

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import * as v from "valibot";
 
 // Every message starts with "expected …" so an error reads
@@ -63,6 +64,20 @@ const telegramId = v.pipe(
   v.integer(TELEGRAM_ID),
   v.minValue(1, TELEGRAM_ID),
 );
+
+const PROXY =
+  "expected a list of proxy addresses: IPs, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal";
+
+/** One trusted proxy, as Fastify's trustProxy (proxy-addr) reads it. */
+function isProxyAddress(value: string): boolean {
+  if (["loopback", "linklocal", "uniquelocal"].includes(value)) return true;
+  const [address = "", bits, ...rest] = value.split("/");
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  const max = version === 4 ? 32 : 128;
+  return /^\d+$/.test(bits) && Number(bits) <= max;
+}
 
 const logLevel = oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
 
@@ -169,6 +184,14 @@ export const settingsSchema = v.object({
         ),
       ),
     ),
+    /**
+     * Proxies in front of the admin whose X-Forwarded-For is believed (the client's address
+     * drives the sign-in rate limit and the audit log). Empty: the connecting address counts.
+     */
+    trustProxy: v.optional(
+      v.array(v.pipe(v.string(PROXY), v.check(isProxyAddress, PROXY)), PROXY),
+      [],
+    ),
     /** Signs admin session cookies. Secret. */
     sessionSecret: v.optional(
       v.pipe(
@@ -259,6 +282,32 @@ export const settingsSchema = v.object({
       enabled: v.optional(flag, false),
       level: v.optional(logLevel, "error"),
     }),
+  }),
+  updates: group({
+    /**
+     * Updates handled at once. More wait at Telegram (polling fetches no further; a webhook
+     * answers later), so a burst is taken as fast as it is handled and memory stays bounded.
+     */
+    maxInFlight: v.optional(integer(1, 10_000), 100),
+    /** Handled updates are remembered this long, so one Telegram delivers again runs once. */
+    rememberHours: v.optional(integer(1, 168), 24),
+    /**
+     * An instance holds an update it took for this long, renewing while it works on it; if the
+     * instance dies, the next start (or another instance) takes the update over after that.
+     */
+    leaseSeconds: v.optional(integer(2, 3600), 30),
+    /**
+     * On stop, updates in progress get this long to finish; the rest stay in the store and run
+     * at the next start (or on another instance).
+     */
+    drainSeconds: v.optional(integer(0, 3600), 8),
+  }),
+  actions: group({
+    /**
+     * An action still running after this long is given up on: the user gets
+     * `responses.errorMessage`, the chat moves on, and the action's `signal` is aborted.
+     */
+    timeoutSeconds: v.optional(integer(1, 86_400), 60),
   }),
   questions: group({
     /** A conversation left unanswered this long is dropped. */

@@ -24,7 +24,27 @@ describe("defaults", () => {
       globalPerSecond: 30,
     });
     assert.equal(settings.log.file.maxFiles, 5);
+    assert.deepEqual(settings.web.trustProxy, []);
+    assert.deepEqual(settings.updates, {
+      maxInFlight: 100,
+      rememberHours: 24,
+      leaseSeconds: 30,
+      drainSeconds: 8,
+    });
+    assert.equal(settings.actions.timeoutSeconds, 60);
     assert.ok(effective().every((e) => e.source.kind === "default"));
+  });
+
+  it("reads web.trustProxy from the environment as a list, and names a bad entry", async () => {
+    const ok = await loadSettings({
+      cwd: project(),
+      env: { KAMIHI_WEB__TRUST_PROXY: "loopback, 10.0.0.0/8,::1" },
+    });
+    assert.deepEqual(ok.settings.web.trustProxy, ["loopback", "10.0.0.0/8", "::1"]);
+    await assert.rejects(
+      loadSettings({ cwd: project(), env: { KAMIHI_WEB__TRUST_PROXY: "10.0.0.0/33" } }),
+      /web\.trustProxy\.0: expected a list of proxy addresses/,
+    );
   });
 
   it("types core's Settings from the schema (declaration merging)", async () => {

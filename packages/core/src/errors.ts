@@ -8,6 +8,8 @@ export const errorCodes = {
   KAMIHI_DB_OPERATION_FAILED: "A database operation failed or timed out while the bot was running.",
   KAMIHI_DB_DUPLICATE_KEY: "A write would break a unique index.",
   KAMIHI_DB_INVALID_QUERY: "A query or update has a shape the store cannot run.",
+  KAMIHI_DB_NOT_WRITABLE: "The embedded store's data file cannot be created or written.",
+  KAMIHI_DB_LOCKED: "Another process has the embedded store's data file open.",
   KAMIHI_ACTION_INVALID_COMMAND: "An action declares a command Telegram would reject.",
   KAMIHI_ACTION_DUPLICATE_COMMAND: "Two actions declare the same command.",
   KAMIHI_TG_REQUEST_FAILED: "The Telegram Bot API answered a request with an error.",

@@ -60,6 +60,7 @@ export type {
   Transport,
   UpdateContext,
   UpdateHandler,
+  TransportStartOptions,
 } from "./transport.js";
 export type { TemplateEngine, TemplateSet } from "./templates.js";
 export type {

@@ -170,6 +170,12 @@ export interface Store {
   collection<T extends Document = Document>(name: string): Collection<T>;
   /** Round trip to the server; rejects when it does not answer. */
   ping(): Promise<void>;
+  /**
+   * Resolves once every write acknowledged so far would survive this process being killed:
+   * the embedded store writes its file; a server store's acknowledged writes already are, so
+   * it may leave this out. The bot calls it before confirming updates to Telegram.
+   */
+  sync?(): Promise<void>;
   /** Releases connections and timers; flushes the embedded store's file, if any. */
   close(): Promise<void>;
   /** The escape hatch: the driver's `Db` for MongoDB, the engine for other stores. */

@@ -139,22 +139,39 @@ export interface UpdateContext {
 }
 
 /**
- * Receives every update. A webhook transport answers Telegram only once the returned promise
- * settles (and asks for a retry when it rejects); keep slow work off this path.
+ * Takes one update in. The transport confirms an update to Telegram (the polling offset, the
+ * webhook's 200) only once the returned promise resolves, so resolve when the update is safe
+ * (stored, or handled) and reject to leave it with Telegram, which delivers it again. A
+ * transport waits for these promises before taking more (polling fetches no further), which
+ * is how a receiver bounds the work in flight.
  */
 export type UpdateHandler = (update: Update, context: UpdateContext) => Promise<void>;
+
+/** Options of {@link Transport.start}. */
+export interface TransportStartOptions {
+  /**
+   * Called once when the transport reaches a state it cannot recover from (the token was
+   * revoked); it has stopped receiving by then. Without it, the error is only logged.
+   */
+  onFatal?(error: Error): void;
+}
 
 /**
  * Telegram I/O. The default is Telegraf (polling or webhook); tests point it at the Bot API
  * emulator of `@kamihi/testing`.
  */
 export interface Transport {
-  /** The bot's identity; available after {@link Transport.start}. */
+  /** The bot's identity (`getMe`); callable before {@link Transport.start}. */
   getMe(): Promise<BotInfo>;
   /** Starts receiving updates (polling or webhook) and hands each to `onUpdate`. */
-  start(onUpdate: UpdateHandler): Promise<void>;
-  /** Stops receiving updates and waits for the ones being handled. */
+  start(onUpdate: UpdateHandler, options?: TransportStartOptions): Promise<void>;
+  /** Stops receiving updates and waits for the hand-overs in progress. */
   stop(): Promise<void>;
+  /**
+   * The context this transport hands over with `update`, for an update taken in earlier and
+   * handled later (after a restart). Without it, such updates come with `raw: undefined`.
+   */
+  contextFor?(update: Update): UpdateContext;
   /** Sends a message (several Telegram messages when text must be split) through the rate limiter. */
   send(chatId: ChatId, message: OutgoingMessage): Promise<MessageRef[]>;
   /** Replaces the text (or caption) and keyboard of a sent message. */

@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import {
@@ -34,18 +33,30 @@ import {
   withInsertFields,
   withUpdateFields,
 } from "./common.js";
+import { checkWritableFile, describeFsError, makeFolder } from "./file-access.js";
+import { acquireFileLock, type FileLock, type FileLockOptions } from "./file-lock.js";
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
   /**
    * Keep the data in this JSON file (EJSON, so dates survive) and reload it on start. Writes
    * are atomic (a temporary file renamed over the old one), batched within `flushDelayMs`.
+   * `connect()` checks the file can be written (`KAMIHI_DB_NOT_WRITABLE`) and locks it for
+   * this process until `close()` (`KAMIHI_DB_LOCKED` while another process holds it).
    */
   file?: string;
   /** Resolves a relative `file`. Default: `process.cwd()`. */
   cwd?: string;
   /** How long writes are batched before the file is written. Default: 20 ms. */
   flushDelayMs?: number;
+  /**
+   * After a failed write (disk full, folder removed), the first retry waits this long; each
+   * further failure doubles the wait, up to 30 s. Meanwhile the store serves from memory.
+   * Default: 1000 ms.
+   */
+  retryDelayMs?: number;
+  /** The file's lock: how fast it goes stale, and who this process is to others. */
+  lock?: Pick<FileLockOptions, "staleMs" | "refreshMs" | "owner">;
   /** Prefix of every collection name. Default: `kamihi_`. */
   collectionPrefix?: string;
   /** Indexes to create when the store connects, by collection name. */
@@ -66,6 +77,8 @@ interface Snapshot {
 }
 
 const FORMAT_VERSION = 1;
+/** The longest wait between two attempts to write a file that keeps failing. */
+const MAX_RETRY_DELAY_MS = 30_000;
 
 /**
  * The embedded store (`memory://`): the same {@link Store} in the process, with MongoDB query
@@ -78,12 +91,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const file =
     options.file === undefined ? undefined : resolve(options.cwd ?? process.cwd(), options.file);
   const flushDelayMs = options.flushDelayMs ?? 20;
+  const retryDelayMs = options.retryDelayMs ?? 1000;
   const log = (options.logger ?? silentLogger).child({ component: "db" });
   const tables = new Map<string, Table>();
   let closed = false;
   let flushTimer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
   let dirty = false;
+  /** Failed writes in a row, and the reason of the last one (logged when it changes). */
+  let failures = 0;
+  let lastFailure: string | undefined;
+  let lock: FileLock | undefined;
 
   async function load() {
     if (file === undefined) return;
@@ -119,10 +137,27 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   }
 
   async function doConnect() {
-    await load();
-    for (const [name, specs] of Object.entries(options.indexes ?? {})) {
-      for (const spec of specs) ensureIndex(table(prefix + name), prefix + name, spec);
+    if (file !== undefined) {
+      // Fail now, naming the path, rather than on the first write (or never, silently).
+      await checkWritableFile(file);
+      lock = await acquireFileLock(file, { ...options.lock, logger: log });
     }
+    try {
+      if (closed) throw closedError();
+      await load();
+      for (const [name, specs] of Object.entries(options.indexes ?? {})) {
+        for (const spec of specs) ensureIndex(table(prefix + name), prefix + name, spec);
+      }
+    } catch (error) {
+      await releaseLock();
+      throw error;
+    }
+  }
+
+  async function releaseLock() {
+    const held = lock;
+    lock = undefined;
+    await held?.release();
   }
 
   const start = startOnce(doConnect);
@@ -133,22 +168,42 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   function scheduleFlush() {
     if (file === undefined || closed) return;
     dirty = true;
-    flushTimer ??= setTimeout(() => {
-      flushTimer = undefined;
-      flush().catch(() => {
-        // Logged and retried by flush itself; a timer must never throw.
-      });
-    }, flushDelayMs);
+    // The file is another process's now: close() reports the changes it could not keep.
+    if (lock?.lost === true) return;
+    // While writes fail, new changes wait for the next retry instead of hammering the disk.
+    flushTimer ??= setTimeout(flushLater, failures === 0 ? flushDelayMs : retryDelay());
+  }
+
+  function flushLater() {
+    flushTimer = undefined;
+    flush().catch(() => {
+      // Logged and retried by flush itself; a timer must never throw.
+    });
+  }
+
+  function retryDelay(): number {
+    return Math.min(MAX_RETRY_DELAY_MS, retryDelayMs * 2 ** Math.max(0, failures - 1));
   }
 
   /**
    * Writes the whole store atomically (temp file + rename); writes never overlap. A failed
-   * write is logged, the data stays dirty and the next write (or close) tries again.
+   * write is logged at once with the path and the reason, the data stays dirty (the store
+   * keeps serving from memory) and the write is tried again, less and less often.
    */
   function flush(): Promise<void> {
     if (file === undefined || !dirty) return writing;
-    dirty = false;
     const path = file;
+    if (lock?.lost === true) {
+      // Another process owns the file now: writing would erase its changes.
+      return Promise.reject(
+        new KamihiError(
+          "KAMIHI_DB_LOCKED",
+          `The embedded store's file ${path} was taken over by another process; the changes made by this process since then are not in the file.`,
+          { details: { file: path } },
+        ),
+      );
+    }
+    dirty = false;
     writing = writing.then(async () => {
       try {
         const text = EJSON.stringify(
@@ -157,20 +212,38 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
             relaxed: false,
           },
         );
-        mkdirSync(dirname(path), { recursive: true });
+        await makeFolder(dirname(path));
         const temporary = `${path}.${process.pid}.tmp`;
         await writeFile(temporary, text);
         await rename(temporary, path);
+        if (failures > 0) {
+          log.info(
+            { file: path, failures },
+            `the embedded store wrote ${path} again, after ${failures} failed attempts`,
+          );
+        }
+        failures = 0;
+        lastFailure = undefined;
       } catch (error) {
         dirty = true;
-        log.error(
-          { err: error, file: path },
-          "the embedded store could not write its file; will retry",
-        );
-        if (!closed) scheduleFlush();
+        failures++;
+        const reason = describeFsError(error);
+        const retry = closed ? undefined : retryDelay();
+        const text = `the embedded store could not write ${path} (${reason}); the data stays in memory${retry === undefined ? "" : ` and the write is retried in ${retry / 1000}s`}. Free disk space or fix the folder's permissions.`;
+        // At once on the first failure (or a new reason); then now and then, not every retry.
+        if (failures === 1 || reason !== lastFailure || failures % 10 === 0) {
+          log.error({ err: error, file: path, failures }, text);
+        } else {
+          log.debug({ err: error, file: path, failures }, text);
+        }
+        lastFailure = reason;
+        if (retry !== undefined) {
+          if (flushTimer !== undefined) clearTimeout(flushTimer);
+          flushTimer = setTimeout(flushLater, retry);
+        }
         throw new KamihiError(
           "KAMIHI_DB_OPERATION_FAILED",
-          `The embedded store could not write ${path}: ${(error as Error).message}. Check the disk and the folder's permissions.`,
+          `The embedded store could not write ${path} (${reason}). Check the disk and the folder's permissions.`,
           { cause: error, details: { file: path } },
         );
       }
@@ -449,12 +522,24 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     async ping() {
       if (closed) throw closedError();
     },
+    /** Writes the file now if anything changed (batched writes wait for no timer), then resolves. */
+    async sync() {
+      if (file === undefined) return;
+      if (flushTimer !== undefined) clearTimeout(flushTimer);
+      flushTimer = undefined;
+      await flush();
+    },
     async close() {
       if (closed) return;
       closed = true;
       if (flushTimer !== undefined) clearTimeout(flushTimer);
       flushTimer = undefined;
-      await flush();
+      try {
+        await flush();
+      } finally {
+        // Even when the last write failed: the data is lost either way, the file is free.
+        await releaseLock();
+      }
     },
     raw: () => ({ tables, flush }),
   };

@@ -35,6 +35,7 @@ export function createStore(options: CreateStoreOptions): Store {
       ...common,
       ...(file === undefined ? {} : { file }),
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
   }
   if (options.url.startsWith("mongodb://") || options.url.startsWith("mongodb+srv://")) {

@@ -1,12 +1,23 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { isKamihiError } from "@kamihi/core";
 import { createMemoryStore, createStore, parseMemoryUrl } from "../src/index.js";
+import { recordingLogger } from "./recording-logger.js";
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 const writer = fileURLToPath(new URL("./fixtures/memory-writer.ts", import.meta.url));
 
@@ -95,20 +106,89 @@ describe("embedded store persistence", () => {
     await reopened.close();
   });
 
-  it("survives a failing disk without crashing, and says so on close", async () => {
+  it("logs a failing write at once with the path and reason, retries it, and keeps serving", async () => {
     const dir = mkdtempSync(join(tmpdir(), "kamihi-memory-"));
-    // The folder the file should live in is a plain file: every write fails.
-    writeFileSync(join(dir, "blocker"), "");
-    const file = join(dir, "blocker", "data.json");
-    const store = createMemoryStore({ file, flushDelayMs: 1 });
+    const file = join(dir, "data.json");
+    const log = recordingLogger();
+    const store = createMemoryStore({ file, flushDelayMs: 1, retryDelayMs: 10, logger: log });
+    const notes = store.collection<{ n: number }>("notes");
+    await notes.insertOne({ n: 1 });
+    await (store.raw() as { flush(): Promise<void> }).flush();
+    // The file's place is taken by a folder (as if removed and replaced): every write fails.
+    rmSync(file);
+    mkdirSync(join(file, "in-the-way"), { recursive: true });
+    await notes.insertOne({ n: 2 });
+    const first = await log.next("error");
+    assert.match(
+      first,
+      new RegExp(`could not write ${escapeRegExp(file)} \\((EISDIR|ENOTEMPTY|EEXIST)`),
+    );
+    assert.match(first, /the data stays in memory and the write is retried in/);
+    assert.equal(await notes.countDocuments(), 2, "still served from memory");
+    await notes.insertOne({ n: 3 });
+    // Retried, less and less often, and not logged at error on every attempt.
+    await log.next("debug");
+    assert.equal(log.lines.filter((line) => line.startsWith("error")).length, 1);
+    rmSync(file, { recursive: true });
+    const recovered = await log.next("info");
+    assert.match(recovered, /wrote .*data\.json again, after \d+ failed attempts/);
+    const saved = readFileSync(file, "utf8");
+    assert.match(saved, /"n":\{"\$numberInt":"3"\}/);
+    await store.close();
+  });
+
+  it("writes its file and its lock again when their folder was removed while open", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kamihi-memory-"));
+    const file = join(dir, "nested", "data.json");
+    const log = recordingLogger();
+    const store = createMemoryStore({ file, logger: log, lock: { refreshMs: 10 } });
+    const notes = store.collection<{ n: number }>("notes");
+    await notes.insertOne({ n: 1 });
+    rmSync(join(dir, "nested"), { recursive: true });
+    assert.match(
+      await log.next("warn"),
+      /the lock .*data\.json\.lock had been removed; this process put it back/,
+    );
+    await notes.insertOne({ n: 2 });
+    await (store.raw() as { flush(): Promise<void> }).flush();
+    assert.match(readFileSync(file, "utf8"), /"n":\{"\$numberInt":"2"\}/);
+    await store.close();
+    assert.deepEqual(readdirSync(join(dir, "nested")), ["data.json"]);
+    const reopened = createMemoryStore({ file });
+    assert.equal(await reopened.collection("notes").countDocuments(), 2);
+    await reopened.close();
+  });
+
+  it("reports on close a write that still fails, and frees the file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kamihi-memory-"));
+    const file = join(dir, "data.json");
+    const store = createMemoryStore({ file, flushDelayMs: 60_000 });
+    await store.connect();
+    mkdirSync(join(file, "in-the-way"), { recursive: true });
     await store.collection("notes").insertOne({ n: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    assert.equal(await store.collection("notes").countDocuments(), 1);
     await assert.rejects(store.close(), (err: unknown) => {
       assert.ok(isKamihiError(err, "KAMIHI_DB_OPERATION_FAILED"));
-      assert.match(err.message, /could not write .*data\.json/);
+      assert.match(err.message, /could not write .*data\.json \((EISDIR|ENOTEMPTY|EEXIST)/);
       return true;
     });
+    assert.ok(!existsSync(`${file}.lock`), "the lock is released even so");
+  });
+
+  it("sync() writes what was acknowledged before it resolves, without waiting for the batch", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kamihi-sync-"));
+    const file = join(dir, "data.json");
+    // A batch delay no test would wait for: only sync() can have written the file.
+    const store = createMemoryStore({ file, flushDelayMs: 60_000 });
+    try {
+      await store.connect();
+      await store.collection("notes").insertOne({ text: "kept" });
+      assert.equal(existsSync(file) && readFileSync(file, "utf8").includes("kept"), false);
+      await store.sync?.();
+      assert.match(readFileSync(file, "utf8"), /kept/);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("keeps nothing on disk without a file", async () => {

@@ -30,6 +30,7 @@ import { type ActionHandler, type ActionOptions, Registry } from "./actions.js";
 import { ChatQueue } from "./chat-queue.js";
 import { createLoader, discoverActions, loadUserModel } from "./discover.js";
 import { Dispatcher, type HandlerParts, parseCommand } from "./dispatcher.js";
+import { Intake } from "./intake.js";
 import { type Answers, Conversations, type Questions } from "./questions.js";
 import { media } from "./responses.js";
 import { ActionStats } from "./stats.js";
@@ -83,6 +84,8 @@ interface Running extends HandlerParts {
   refreshTimer: NodeJS.Timeout | undefined;
   unsubscribe: () => void;
   queue: ChatQueue;
+  /** Takes updates in from the transport: stored, de-duplicated, bounded, handled in order. */
+  intake: Intake;
   ownsStore: boolean;
   /** `bot.use()` middleware, run inside each chat's turn so it cannot reorder a chat. */
   middleware: ReturnType<typeof Composer.compose<Context>> | undefined;
@@ -109,6 +112,8 @@ export class Kamihi {
   private parts: BotParts = {};
   private readonly middlewares: Array<Middleware<Context>> = [];
   private running: Running | undefined;
+  /** Settles when a running bot stops by itself (the transport cannot go on). */
+  private failure: { promise: Promise<Error>; fail: (error: Error) => void } = failureSignal();
 
   /** Registers an action; returns the handler so `export default bot.action(...)` works. */
   action<Q extends Questions = Record<never, never>>(
@@ -391,23 +396,49 @@ export class Kamihi {
       stats,
     };
     const dispatcher = new Dispatcher(parts);
+    const queue = new ChatQueue();
+    const middleware =
+      this.middlewares.length === 0 ? undefined : Composer.compose(this.middlewares);
+    let intake: Intake | undefined;
     const running: Running = {
       ...parts,
       dispatcher,
       admin: undefined,
       refreshTimer: undefined,
       unsubscribe: users.onChange((change) => access.changed(change)),
-      queue: new ChatQueue(),
-      middleware: this.middlewares.length === 0 ? undefined : Composer.compose(this.middlewares),
+      queue,
+      get intake(): Intake {
+        if (intake === undefined) throw new KamihiError("KAMIHI_INTERNAL_BUG", "No intake yet.");
+        return intake;
+      },
+      middleware,
       ownsStore,
     };
+    this.failure = failureSignal();
     try {
-      // The handler returns once the update is queued: a slow action never delays the next
-      // getUpdates, nor the webhook's answer to Telegram (which would send the update again).
-      await transport.start(async (update, context) => {
-        void this.enqueue(running, update, context.raw);
+      // Known before the first update flows: commands addressed to @thebot are recognised.
+      const me = await transport.getMe();
+      dispatcher.username = me.username;
+      intake = new Intake({
+        store,
+        log,
+        bot: me.id,
+        settings: settings.updates,
+        queue,
+        keyOf: chatKey,
+        handle: (update, raw) => this.handle(running, update, raw),
+        ...(transport.contextFor === undefined
+          ? {}
+          : { contextFor: transport.contextFor.bind(transport) }),
       });
-      dispatcher.username = (await transport.getMe()).username;
+      // Updates a stopped instance did not finish go first, before new ones come in.
+      await intake.start();
+      await transport.start(intake.accept, {
+        onFatal: (error) => {
+          log.fatal({ err: error }, "the bot cannot receive updates any more; it stops");
+          void this.stop().finally(() => this.failure.fail(error));
+        },
+      });
       // Everyone sees the public commands; each user's private chat gets their own menu.
       await transport.setCommands(this.menu(registry, log, access)).catch((error: unknown) => {
         log.warn({ err: error }, "the command menu could not be published; commands still work");
@@ -423,6 +454,7 @@ export class Kamihi {
       if (options.admin === true) await this.startAdmin(running);
     } catch (error) {
       running.unsubscribe();
+      await intake?.stop(() => queue.drain()).catch(() => {});
       await stats.close().catch(() => {});
       await transport.stop().catch(() => {});
       if (ownsStore) await store.close().catch(() => {});
@@ -452,8 +484,10 @@ export class Kamihi {
     await running.admin?.close().catch((error: unknown) => {
       running.log.warn({ err: error }, "the web admin did not close cleanly");
     });
+    // No more updates are taken; those in progress get updates.drainSeconds to finish.
+    running.intake.close();
     await running.transport.stop();
-    await running.queue.drain();
+    await running.intake.stop(() => running.queue.drain());
     await running.stats.close();
     running.access.stop();
     await running.access.idle();
@@ -527,24 +561,24 @@ export class Kamihi {
     return access.publicMenu();
   }
 
-  private enqueue(running: Running, update: Update, raw: unknown): Promise<void> {
+  /** Handles one update in its chat's turn: `bot.use()` middleware, then the dispatcher. */
+  private async handle(running: Running, update: Update, raw: unknown): Promise<void> {
     const summary = summarizeUpdate(update);
-    const key = String(summary.chat?.id ?? summary.from?.id ?? `update:${update.update_id}`);
-    return running.queue.run(key, async () => {
-      try {
-        const handle = () => running.dispatcher.handle(update, summary, raw);
-        if (running.middleware !== undefined && raw !== undefined) {
-          await running.middleware(raw as Context, handle);
-        } else {
-          await handle();
-        }
-      } catch (error) {
-        running.log.error(
-          { err: error, updateId: update.update_id },
-          "update could not be handled",
-        );
-      }
-    });
+    const handle = () => running.dispatcher.handle(update, summary, raw);
+    if (running.middleware !== undefined && raw !== undefined) {
+      await running.middleware(raw as Context, handle);
+    } else {
+      await handle();
+    }
+  }
+
+  /**
+   * Resolves with the error when a started bot stops by itself because it cannot go on (the
+   * transport reached a fatal state, such as a revoked token). A stop you asked for does not
+   * settle it. `kamihi run` exits non-zero on it, so a supervisor restarts the process.
+   */
+  failed(): Promise<Error> {
+    return this.failure.promise;
   }
 }
 
@@ -569,10 +603,11 @@ function createLogger(settings: Settings): Logger {
 
 /** The `web` settings as the admin's options (absent values left to its defaults). */
 export function webOptions(settings: Settings) {
-  const { host, port, publicUrl, sessionSecret, passwordHash } = settings.web;
+  const { host, port, publicUrl, sessionSecret, passwordHash, trustProxy } = settings.web;
   return {
     host,
     port,
+    trustProxy,
     ...(publicUrl === undefined ? {} : { publicUrl }),
     ...(sessionSecret === undefined ? {} : { sessionSecret }),
     ...(passwordHash === undefined ? {} : { passwordHash }),
@@ -609,3 +644,17 @@ export function createBot(): Kamihi {
 
 /** Errors a handler can branch on, re-exported for convenience. */
 export { isKamihiError };
+
+/** One update's queue key: its chat, so the updates of a chat run in order. */
+function chatKey(update: Update): string {
+  const summary = summarizeUpdate(update);
+  return String(summary.chat?.id ?? summary.from?.id ?? `update:${update.update_id}`);
+}
+
+function failureSignal(): { promise: Promise<Error>; fail: (error: Error) => void } {
+  let fail: (error: Error) => void = () => {};
+  const promise = new Promise<Error>((resolve) => {
+    fail = resolve;
+  });
+  return { promise, fail };
+}

@@ -63,6 +63,11 @@ export interface ActionContext<A = Record<string, never>> {
   update: Update;
   /** The escape hatch: the raw Telegraf context. */
   tg: unknown;
+  /**
+   * Aborted when the action runs past `actions.timeoutSeconds` (the user has been told it
+   * failed): pass it to `fetch` and other cancellable work, or check `signal.aborted`.
+   */
+  signal: AbortSignal;
 }
 
 /** The action's user: the stored user, or (for a public action) the Telegram profile. */

@@ -21,6 +21,7 @@ import { escapeMarkdown } from "@kamihi/templates";
 import type { Access } from "./access.js";
 import type { RegisteredAction, Registry } from "./actions.js";
 import { type ActionContext, actionUser } from "./context.js";
+import { StoreOutage, storeIsDown } from "./outage.js";
 import {
   answerButton,
   askMessage,
@@ -162,6 +163,8 @@ export class Dispatcher {
     try {
       resolution = await users.resolve(from);
     } catch (error) {
+      // The store is down: the update waits for it rather than failing.
+      if (await storeIsDown(this.parts.store, error)) throw new StoreOutage(error);
       log.error({ err: error, userId: from.id }, "the user could not be looked up");
       await this.send(chat.id, settings.responses.errorMessage).catch(() => {});
       return undefined;
@@ -202,6 +205,8 @@ export class Dispatcher {
       type: "text",
       format: "plain",
       text: `Your sign-in link for the admin (it works once, for 10 minutes; do not share it):\n${link}`,
+      // A link preview would fetch the link; the admin asks to confirm, but there is no need.
+      disableLinkPreview: true,
     });
   }
 
@@ -413,6 +418,7 @@ export class Dispatcher {
       updateId: update.update_id,
     });
     const templates = this.templatesFor(action);
+    const abort = new AbortController();
     const context: ActionContext<Record<string, unknown>> = {
       answers,
       user: actionUser(from, user ?? undefined),
@@ -427,13 +433,29 @@ export class Dispatcher {
       reply: (response) => this.send(chat.id, response, action.name),
       update,
       tg: turn.raw,
+      signal: abort.signal,
     };
     this.parts.stats.ran(action.name);
+    const limit = settings.actions.timeoutSeconds;
     try {
-      const result = await action.handler(context);
+      const result = await withTimeLimit(
+        Promise.resolve(action.handler(context)),
+        limit * 1000,
+        abort,
+      );
       await this.send(chat.id, result, action.name);
     } catch (error) {
-      log.error({ err: error }, `action ${action.name} failed`);
+      if (error instanceof ActionTimeout) {
+        log.error(
+          { timeoutSeconds: limit },
+          `action ${action.name} did not finish within ${limit}s (actions.timeoutSeconds); its chat moves on`,
+        );
+      } else if (await storeIsDown(store, error)) {
+        // Handled again once the store is back (the update waits for it).
+        throw new StoreOutage(error);
+      } else {
+        log.error({ err: error }, `action ${action.name} failed`);
+      }
       this.parts.stats.failed(action.name, error);
       await this.send(chat.id, settings.responses.errorMessage).catch((sendError: unknown) => {
         log.error({ err: sendError }, "the error message could not be sent");
@@ -481,4 +503,27 @@ export function parseCommand(
     ...(match[2] === undefined ? {} : { bot: match[2] }),
     args: (match[3] ?? "").trim(),
   };
+}
+
+/** An action ran past `actions.timeoutSeconds`. */
+class ActionTimeout extends Error {
+  override name = "ActionTimeout";
+}
+
+/**
+ * The action's result, or an {@link ActionTimeout} once `ms` have passed; then `abort` is
+ * aborted so an action that watches `signal` can stop its work (JavaScript cannot stop it).
+ */
+function withTimeLimit<T>(work: Promise<T>, ms: number, abort: AbortController): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new ActionTimeout(`The action did not finish within ${ms / 1000}s.`);
+      abort.abort(error);
+      reject(error);
+    }, ms);
+    // A hung action must not keep a stopping process alive.
+    timer.unref();
+  });
+  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
 }

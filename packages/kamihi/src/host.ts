@@ -118,6 +118,7 @@ export function createProjectHost(bot: Kamihi): ProjectHost {
           ],
         },
         stop: () => bot.stop(),
+        failed: bot.failed(),
       };
     },
 

@@ -50,6 +50,14 @@ describe("the web admin in a real browser, beside a running bot", { skip: skip ?
     const text = messageText(await chat.nextReply());
     const link = /(http:\/\/\S+\/login\/\S+)/.exec(text)?.[1];
     assert.ok(link, `no link in ${JSON.stringify(text)}`);
+    // Sent without a link preview: nothing fetches the link but the admin.
+    const sent = emu.calls.findLast(
+      (call) => call.method === "sendMessage" && String(call.params.text).includes(link),
+    );
+    const preview = sent?.params.link_preview_options;
+    assert.deepEqual(typeof preview === "string" ? JSON.parse(preview) : preview, {
+      is_disabled: true,
+    });
     return link;
   }
 
@@ -62,6 +70,8 @@ describe("the web admin in a real browser, beside a running bot", { skip: skip ?
   it("signs in with the /admin link, grants access that the bot honours at once, and signs out", async () => {
     const link = await adminLink();
     await page.goto(link);
+    // The link asks to confirm: a preview that fetches it signs nobody in and leaves it valid.
+    await page.getByRole("button", { name: "Sign in as Ada" }).click();
     await page.getByRole("heading", { name: "Dashboard" }).waitFor();
     if (SHOTS)
       await screenshot(

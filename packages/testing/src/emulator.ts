@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomInt } from "node:crypto";
 import { EventEmitter } from "node:events";
 import multipart from "@fastify/multipart";
 import type {
@@ -119,8 +119,9 @@ export class Emulator {
   /** The flood gate, when limits are on. */
   readonly flood: FloodGate | undefined;
   /**
-   * Emits `event` (chatId, ChatEvent) whenever the bot changes a chat, and `userMessage`
-   * (chatId, Message) whenever a user's message goes to the bot.
+   * Emits `event` (chatId, ChatEvent) whenever the bot changes a chat, `userMessage`
+   * (chatId, Message) whenever a user's message goes to the bot, `call` (method, params)
+   * whenever the bot calls a method, and `pending` (count) when the bot confirms updates (polling) or accepts one (webhook).
    */
   readonly events = new EventEmitter();
 
@@ -131,7 +132,14 @@ export class Emulator {
   private readonly files = new Map<string, StoredFile>();
   private readonly commands = new Map<string, BotCommand[]>();
   private readonly pending: Update[] = [];
-  private nextUpdateId = 1;
+  /**
+   * As on Telegram, update ids go up by one from an arbitrary start: a second emulator for the
+   * same bot does not reuse the ids of the first (a bot that remembers handled ids skips those).
+   */
+  private nextUpdateId = randomInt(100_000_000, 900_000_000);
+  /** Recent updates by id, for {@link deliverAgain}. */
+  private readonly recent = new Map<number, Update>();
+  private revoked = false;
   private allowedUpdates: string[] | undefined;
   private webhook: WebhookState | undefined;
   private readonly pollers = new Set<() => void>();
@@ -214,6 +222,35 @@ export class Emulator {
     this.pushWake?.();
     await this.server?.close();
     this.server = undefined;
+  }
+
+  /**
+   * Revokes the bot's token, as @BotFather's /revoke does: every later call, long polls
+   * included, gets 401 Unauthorized.
+   */
+  revoke(): void {
+    this.revoked = true;
+    for (const wake of this.pollers) wake();
+  }
+
+  /** Updates waiting for the bot: not yet confirmed by polling, or not yet pushed to a webhook. */
+  get pendingUpdates(): number {
+    return this.pending.length + this.pushQueue.length;
+  }
+
+  /**
+   * Delivers an update again, as Telegram does when it is not sure the bot got it (a webhook
+   * answer lost, an offset not confirmed). Only the most recent 10,000 updates are kept.
+   */
+  deliverAgain(updateId: number): void {
+    const update = this.recent.get(updateId);
+    if (update === undefined) throw new Error(`The emulator no longer has update ${updateId}.`);
+    this.enqueue(update);
+  }
+
+  /** The id of the newest update the emulator created. */
+  get lastUpdateId(): number {
+    return this.nextUpdateId - 1;
   }
 
   /** Injects a fault; returns a function that removes it. */
@@ -361,6 +398,9 @@ export class Emulator {
   // ---------------------------------------------------------------- delivery
 
   private enqueue(update: Update) {
+    this.recent.delete(update.update_id);
+    this.recent.set(update.update_id, update);
+    if (this.recent.size > 10_000) this.recent.delete(this.recent.keys().next().value as number);
     if (this.webhook !== undefined) {
       insertInOrder(this.pushQueue, update);
       this.pushWake?.();
@@ -427,6 +467,7 @@ export class Emulator {
         const body = await response.text().catch(() => "");
         if (response.ok) {
           await this.webhookReply(body);
+          this.events.emit("pending", this.pendingUpdates);
           return;
         }
         webhook.lastErrorMessage = `Wrong response from the webhook: ${response.status} ${response.statusText}`;
@@ -453,6 +494,7 @@ export class Emulator {
     const { method, ...params } = (parsed ?? {}) as { method?: unknown };
     if (typeof method !== "string") return;
     this.calls.push({ method, params, at: Date.now() });
+    this.events.emit("call", method, params);
     // Telegram never reports the outcome of a webhook reply; neither does the emulator.
     await this.call(method, params).catch(() => undefined);
   }
@@ -461,7 +503,7 @@ export class Emulator {
 
   private async handle(req: FastifyRequest, reply: FastifyReply) {
     const { token, method } = req.params as { token: string; method: string };
-    if (token !== this.token) {
+    if (token !== this.token || this.revoked) {
       return reply.code(401).send({ ok: false, error_code: 401, description: "Unauthorized" });
     }
     let params: Record<string, unknown>;
@@ -472,6 +514,7 @@ export class Emulator {
       return reply.code(apiError.errorCode).send(apiError.toJSON());
     }
     this.calls.push({ method, params, at: Date.now() });
+    this.events.emit("call", method, params);
     const fault = this.takeFault(method);
     if (fault?.kind === "drop") {
       req.raw.socket.destroy();
@@ -633,6 +676,7 @@ export class Emulator {
         const kept = this.pending.filter((u) => u.update_id >= offset);
         this.pending.splice(0, this.pending.length, ...kept);
       }
+      this.events.emit("pending", this.pendingUpdates);
     }
     const allowed = json(p.allowed_updates);
     if (Array.isArray(allowed))
@@ -770,9 +814,23 @@ export class Emulator {
     this.events.emit("event", state.chat.id, event);
   }
 
-  private formatted(text: string | undefined, parseMode: unknown, max: number, tooLong: string) {
+  /**
+   * A text or caption as Telegram stores it: parsed by `parse_mode`, or with the `entities`
+   * the bot sent (checked as the Bot API checks them), within the length limit.
+   */
+  private formatted(
+    text: string | undefined,
+    parseMode: unknown,
+    entities: unknown,
+    max: number,
+    tooLong: string,
+  ) {
     if (text === undefined || text.length === 0) return undefined;
-    const parsed = parseFormatted(text, parseMode);
+    const parsed = parseFormatted(
+      text,
+      parseMode,
+      entities === undefined ? undefined : json(entities),
+    );
     if (parsed.text.length > max) throw badRequest(tooLong);
     return parsed;
   }
@@ -784,6 +842,7 @@ export class Emulator {
     const parsed = this.formatted(
       text,
       p.parse_mode,
+      p.entities,
       this.options.maxMessageLength ?? 4096,
       "message is too long",
     );
@@ -829,6 +888,7 @@ export class Emulator {
     const caption = this.formatted(
       str(p.caption),
       p.parse_mode,
+      p.caption_entities,
       this.options.maxCaptionLength ?? 1024,
       "message caption is too long",
     );
@@ -867,7 +927,15 @@ export class Emulator {
     }
     const groupId = randomBytes(8).toString("hex");
     const files = media.map(
-      (item: { type?: string; media?: unknown; caption?: string; parse_mode?: string } | null) => {
+      (
+        item: {
+          type?: string;
+          media?: unknown;
+          caption?: string;
+          parse_mode?: string;
+          caption_entities?: unknown;
+        } | null,
+      ) => {
         if (item === null || typeof item !== "object")
           throw badRequest("media items must be objects");
         const kind = String(item.type ?? "");
@@ -880,6 +948,7 @@ export class Emulator {
         const caption = this.formatted(
           item.caption,
           item.parse_mode,
+          item.caption_entities,
           this.options.maxCaptionLength ?? 1024,
           "message caption is too long",
         );
@@ -935,6 +1004,7 @@ export class Emulator {
     const parsed = this.formatted(
       str(p.text),
       p.parse_mode,
+      p.entities,
       this.options.maxMessageLength ?? 4096,
       "MESSAGE_TOO_LONG",
     );
@@ -960,6 +1030,7 @@ export class Emulator {
     const caption = this.formatted(
       str(p.caption),
       p.parse_mode,
+      p.caption_entities,
       this.options.maxCaptionLength ?? 1024,
       "message caption is too long",
     );

@@ -70,6 +70,11 @@ export function parseMarkdownV2(source: string): ParsedText {
 
   while (i < source.length) {
     const c = source[i] as string;
+    if (c === "\r") {
+      // Telegram drops carriage returns; its own docs use one to part `_` from `__`.
+      i++;
+      continue;
+    }
     if (lineStart) {
       lineStart = false;
       if (c === ">") {
@@ -373,10 +378,137 @@ export function parseHtml(source: string): ParsedText {
   };
 }
 
-/** Parses `text` as `parse_mode` says (plain text when none). */
-export function parseFormatted(text: string, parseMode: unknown): ParsedText {
-  if (parseMode === undefined || parseMode === null || parseMode === "")
-    return { text, entities: [] };
+/** Entity types the Bot API takes from a client. */
+const ENTITY_TYPES = new Set([
+  "bold",
+  "italic",
+  "underline",
+  "strikethrough",
+  "spoiler",
+  "blockquote",
+  "expandable_blockquote",
+  "code",
+  "pre",
+  "text_link",
+  "text_mention",
+  "custom_emoji",
+  "date_time",
+]);
+
+/** Entity types Telegram finds in the text itself: sent ones are ignored, as Telegram does. */
+const DETECTED_TYPES = new Set([
+  "mention",
+  "hashtag",
+  "cashtag",
+  "bot_command",
+  "url",
+  "email",
+  "phone_number",
+  "bank_card_number",
+]);
+
+/**
+ * Checks `entities` (or `caption_entities`) sent with `text` as the Bot API does: an array of
+ * objects of known types, each inside the text (offsets and lengths in UTF-16 code units),
+ * `text_link` with a URL Telegram accepts, `pre` with an optional string `language`,
+ * `custom_emoji` with its id, `text_mention` with a user. Returns them normalized and sorted;
+ * a bad one is an {@link EntityParseError}. Types Telegram detects itself are dropped.
+ */
+export function parseEntities(text: string, value: unknown): MessageEntity[] {
+  if (!Array.isArray(value)) throw new EntityParseError("entities must be an Array");
+  const entities: MessageEntity[] = [];
+  for (const [index, item] of value.entries()) {
+    const where = `entity ${index}`;
+    if (item === null || typeof item !== "object" || Array.isArray(item)) {
+      throw new EntityParseError(`${where} must be an Object`);
+    }
+    const raw = item as Record<string, unknown>;
+    const type = raw.type;
+    if (typeof type !== "string")
+      throw new EntityParseError(`${where}: field "type" must be a String`);
+    if (DETECTED_TYPES.has(type)) continue;
+    if (!ENTITY_TYPES.has(type)) {
+      throw new EntityParseError(`${where}: unsupported type "${type}" specified`);
+    }
+    const { offset, length } = raw;
+    if (typeof offset !== "number" || !Number.isInteger(offset) || offset < 0) {
+      throw new EntityParseError(`${where} (${type}): offset must be a non-negative Integer`);
+    }
+    if (typeof length !== "number" || !Number.isInteger(length) || length < 1) {
+      throw new EntityParseError(`${where} (${type}): length must be a positive Integer`);
+    }
+    if (offset + length > text.length) {
+      throw new EntityParseError(
+        `${where} (${type}) at offset ${offset} with length ${length} ends past the text, which is ${text.length} UTF-16 code units long`,
+      );
+    }
+    const entity: Record<string, unknown> = { type, offset, length };
+    if (type === "text_link") entity.url = linkUrl(raw.url, where);
+    if (type === "pre" && raw.language !== undefined && raw.language !== "") {
+      if (typeof raw.language !== "string") {
+        throw new EntityParseError(`${where} (pre): field "language" must be a String`);
+      }
+      entity.language = raw.language;
+    }
+    if (type === "custom_emoji") {
+      const id = raw.custom_emoji_id;
+      if ((typeof id !== "string" && typeof id !== "number") || !/^\d+$/.test(String(id))) {
+        throw new EntityParseError(
+          `${where} (custom_emoji): invalid custom emoji identifier specified`,
+        );
+      }
+      entity.custom_emoji_id = String(id);
+    }
+    if (type === "text_mention") {
+      const user = raw.user as { id?: unknown } | null | undefined;
+      if (user === null || typeof user !== "object" || typeof user.id !== "number") {
+        throw new EntityParseError(
+          `${where} (text_mention): field "user" must be a User with an id`,
+        );
+      }
+      entity.user = user;
+    }
+    if (type === "date_time") {
+      if (typeof raw.unix_time !== "number") {
+        throw new EntityParseError(`${where} (date_time): field "unix_time" must be an Integer`);
+      }
+      entity.unix_time = raw.unix_time;
+      if (typeof raw.date_time_format === "string") entity.date_time_format = raw.date_time_format;
+    }
+    entities.push(entity as unknown as MessageEntity);
+  }
+  return entities.sort((a, b) => a.offset - b.offset || b.length - a.length);
+}
+
+/** A `text_link` URL as Telegram checks it: http(s) to a host with a dot, tg, ton, mailto. */
+function linkUrl(value: unknown, where: string): string {
+  if (typeof value !== "string" || value === "") {
+    throw new EntityParseError(`${where} (text_link): field "url" must be a non-empty String`);
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new EntityParseError(`${where} (text_link): wrong URL "${value}"`);
+  }
+  if (url.protocol === "http:" || url.protocol === "https:") {
+    if (!url.hostname.includes(".") && !url.hostname.startsWith("[")) {
+      throw new EntityParseError(`${where} (text_link): wrong HTTP URL "${value}"`);
+    }
+  } else if (!["tg:", "ton:", "mailto:"].includes(url.protocol)) {
+    throw new EntityParseError(`${where} (text_link): unsupported URL protocol "${url.protocol}"`);
+  }
+  return value;
+}
+
+/**
+ * Parses `text` as `parse_mode` says, or takes its `entities` as given when there is no
+ * parse mode (Telegram ignores `entities` when `parse_mode` is set).
+ */
+export function parseFormatted(text: string, parseMode: unknown, entities?: unknown): ParsedText {
+  if (parseMode === undefined || parseMode === null || parseMode === "") {
+    return { text, entities: entities === undefined ? [] : parseEntities(text, entities) };
+  }
   if (parseMode === "MarkdownV2") return parseMarkdownV2(text);
   if (parseMode === "HTML") return parseHtml(text);
   if (parseMode === "Markdown") return parseMarkdownV2(text.replace(/([.!#+\-=|{}>()])/g, "\\$1"));

@@ -1,3 +1,5 @@
+import { sleep } from "./sleep.js";
+
 /** Telegram's outgoing limits, as in the `limits.*` settings. */
 export interface RateLimits {
   /** Messages per second to one chat. Telegram: about 1. */
@@ -20,20 +22,22 @@ export const TELEGRAM_LIMITS: RateLimits = {
  * messages leave in order. Overall and per chat, messages are spread evenly (one every
  * `1 / limit` seconds, a little slower by `margin`) rather than sent in bursts, so network
  * jitter can never squeeze more than the limit into one of Telegram's windows; a group also
- * keeps within its per-minute window. A chat can be paused (a 429's `retry_after`) without
- * holding up other chats.
+ * keeps within its per-minute window. Everything can be paused at once (a 429's
+ * `retry_after`: Telegram's flood signal).
  *
  * Written here rather than taken from a library because evenly spaced global and per-chat
- * slots, a per-group minute window, per-chat FIFO order and per-chat pauses are the whole
+ * slots, a per-group minute window, per-chat FIFO order and a global pause are the whole
  * job; general limiters model one of them.
  */
 export class RateLimiter {
   private readonly limits: RateLimits;
   private readonly margin: number;
   private nextGlobal = 0;
+  /** Until when every chat waits (a 429's `retry_after`). */
+  private pausedUntil = 0;
   private readonly chats = new Map<
     string,
-    { next: number; minute: number[]; tail: Promise<void>; pausedUntil: number; pending: number }
+    { next: number; minute: number[]; tail: Promise<void>; pending: number }
   >();
   private finished = 0;
 
@@ -54,7 +58,7 @@ export class RateLimiter {
     const key = String(chatId);
     let chat = this.chats.get(key);
     if (chat === undefined) {
-      chat = { next: 0, minute: [], tail: Promise.resolve(), pausedUntil: 0, pending: 0 };
+      chat = { next: 0, minute: [], tail: Promise.resolve(), pending: 0 };
       this.chats.set(key, chat);
     }
     const state = chat;
@@ -71,13 +75,27 @@ export class RateLimiter {
     });
   }
 
-  /** Holds a chat's queue until `ms` from now (Telegram's `retry_after`). */
-  pause(chatId: number | string, ms: number): void {
-    const chat = this.chats.get(String(chatId));
-    if (chat) chat.pausedUntil = Math.max(chat.pausedUntil, Date.now() + ms);
+  /**
+   * Holds every chat's queue until `ms` from now. Returns whether this starts a new pause (or
+   * lengthens one by more than a second), so the caller logs a flood once, not per message.
+   */
+  pauseAll(ms: number): boolean {
+    const until = Date.now() + ms;
+    const news = until > this.pausedUntil + 1000;
+    this.pausedUntil = Math.max(this.pausedUntil, until);
+    return news;
   }
 
-  private async admit(key: string, chat: { next: number; minute: number[]; pausedUntil: number }) {
+  /** Resolves when a pause started by {@link pauseAll} is over (at once when there is none). */
+  async pausedFor(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      const wait = this.pausedUntil - Date.now();
+      if (wait <= 0) return;
+      await sleep(wait, signal);
+    }
+  }
+
+  private async admit(key: string, chat: { next: number; minute: number[] }) {
     const slow = 1 + this.margin;
     const globalGap = (1000 / this.limits.globalPerSecond) * slow;
     const chatGap = (1000 / this.limits.perChatPerSecond) * slow;
@@ -87,7 +105,7 @@ export class RateLimiter {
       const now = Date.now();
       while (chat.minute.length > 0 && (chat.minute[0] as number) <= now - minute)
         chat.minute.shift();
-      let wait = Math.max(chat.pausedUntil - now, this.nextGlobal - now, chat.next - now, 0);
+      let wait = Math.max(this.pausedUntil - now, this.nextGlobal - now, chat.next - now, 0);
       if (isGroup && chat.minute.length >= this.limits.perGroupPerMinute) {
         wait = Math.max(wait, (chat.minute[0] as number) + minute - now);
       }
@@ -97,7 +115,7 @@ export class RateLimiter {
         if (isGroup) chat.minute.push(now);
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
+      await sleep(Math.ceil(wait));
     }
   }
 
@@ -106,7 +124,7 @@ export class RateLimiter {
     const now = Date.now();
     const recent = now - 60_000 * (1 + this.margin);
     for (const [key, chat] of this.chats) {
-      const idle = chat.next < now && chat.pausedUntil < now && (chat.minute.at(-1) ?? 0) < recent;
+      const idle = chat.next < now && (chat.minute.at(-1) ?? 0) < recent;
       if (idle && chat.pending === 0) this.chats.delete(key);
     }
   }

@@ -146,7 +146,21 @@ export class StoreUserService implements UserService {
 
   async resolve(from: TelegramUser): Promise<Resolution> {
     await this.init();
-    if (Date.now() - this.lastRefresh >= this.cacheMs) await this.refresh();
+    if (Date.now() - this.lastRefresh >= this.cacheMs) {
+      try {
+        await this.refresh();
+      } catch (error) {
+        // The change log cannot be read (the store is slow or down): known users are served
+        // from the cache, and the log is read again after cacheSeconds (nothing in it is lost).
+        if (Date.now() - this.lastRefresh >= this.cacheMs) {
+          this.lastRefresh = Date.now();
+          this.log.warn(
+            { err: error },
+            "changes to users and permissions could not be read; known users are served from the cache",
+          );
+        }
+      }
+    }
     let user = this.cachedUsers.get(from.id);
     if (user === undefined) {
       user = await this.readUser(from.id);

@@ -87,13 +87,18 @@ export function requiredText(max: number, message: string) {
   return v.pipe(optionalText(max), v.nonEmpty(message));
 }
 
-/** A checkbox: present (any value) or absent. */
+/**
+ * A checkbox: `true` when ticked (the browser sends its value; ours are never empty), `false`
+ * when not (the browser sends nothing). The default is what makes absence `false`: valibot's
+ * `object` leaves out an absent key whose optional schema has no default, so a step after it
+ * would never run and an unticked box would change nothing.
+ */
 export const checkbox = v.pipe(
-  v.optional(v.string("Tick this once only.")),
-  v.transform((value) => value !== undefined),
+  v.optional(v.string("Tick this once only."), ""),
+  v.transform((value) => value !== ""),
 );
 
-/** Checkboxes sharing a name: none, one or several values. */
+/** Checkboxes sharing a name: none (nothing sent: `[]`), one or several values. */
 export const checkboxes = v.pipe(
   v.optional(v.union([v.string(), v.array(v.string())]), []),
   v.transform((value) => (typeof value === "string" ? [value] : value)),

@@ -71,6 +71,7 @@ export function registerRequests(app: FastifyInstance, kit: AdminKit): void {
           text: `Someone decided first: ${name} is already ${now}. Nothing was changed.`,
         });
       }
+      await kit.endSessionsUnlessAdmin(id, decision.user);
       await kit.audit(request, approve ? "request.approve" : "request.deny", String(id), name);
       return kit.redirect(reply, "/requests", {
         kind: "ok",

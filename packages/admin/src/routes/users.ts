@@ -218,6 +218,7 @@ export function registerUsers(app: FastifyInstance, kit: AdminKit): void {
       if (isGone(error)) return kit.redirect(reply, "/users", flashOf(error));
       return again(state);
     }
+    await kit.endSessionsUnlessAdmin(saved.telegramId, saved);
     await kit.audit(request, "user.update", String(saved.telegramId), fmt.name(saved));
     return kit.redirect(reply, `/users/${saved.telegramId}`, {
       kind: "ok",
@@ -225,7 +226,10 @@ export function registerUsers(app: FastifyInstance, kit: AdminKit): void {
     });
   });
 
-  /** A one-button change of a user (block, admin rights), refused on oneself. */
+  /**
+   * A one-button change of a user (block, admin rights), refused on oneself. Whoever is no
+   * longer an active admin afterwards is signed out of the admin everywhere.
+   */
   function change(
     path: string,
     what: string,
@@ -248,6 +252,7 @@ export function registerUsers(app: FastifyInstance, kit: AdminKit): void {
       } catch (error) {
         return kit.redirect(reply, `/users/${user.telegramId}`, flashOf(error));
       }
+      await kit.endSessionsUnlessAdmin(changed.telegramId, changed);
       await kit.audit(request, what, String(user.telegramId), fmt.name(user));
       return kit.redirect(reply, `/users/${user.telegramId}`, { kind: "ok", text: done(changed) });
     });
@@ -312,6 +317,7 @@ export function registerUsers(app: FastifyInstance, kit: AdminKit): void {
     } catch (error) {
       return kit.redirect(reply, `/users/${user.telegramId}`, flashOf(error));
     }
+    await kit.endSessionsUnlessAdmin(user.telegramId, null);
     await kit.audit(request, "user.delete", String(user.telegramId), fmt.name(user));
     return kit.redirect(reply, "/users", { kind: "ok", text: `${fmt.name(user)} was deleted.` });
   });

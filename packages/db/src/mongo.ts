@@ -25,6 +25,7 @@ import {
   type MongoClientOptions,
   MongoServerError,
 } from "mongodb";
+import { idOf, matches, project } from "./by-id.js";
 import {
   andFilter,
   assertStorable,
@@ -327,6 +328,22 @@ export function createMongoStore(options: MongoStoreOptions): Store {
   let serializeUpdates = options.serializeUpdates ?? false;
   const locks = () => db.collection<{ _id: string; at: Date }>(`${prefix}_locks`);
 
+  /**
+   * On FerretDB, a filter naming one `_id` is run as a bare `{ _id }` lookup (its primary
+   * key) and the rest of the filter is tested here: anything more than `{ _id }` makes FerretDB
+   * 1.x scan the whole collection. MongoDB gets the filter as it is.
+   */
+  function primaryKeyLookup(
+    filter: unknown,
+    projection?: Record<string, 0 | 1>,
+  ): { id: unknown } | undefined {
+    if (!serializeUpdates || filter === null || typeof filter !== "object") return undefined;
+    if (projection !== undefined && Object.keys(projection).some((key) => key.includes("."))) {
+      return undefined;
+    }
+    return idOf(filter as Document);
+  }
+
   /** Takes a short-lived lock by inserting its id; waits (bounded) while someone holds it. */
   async function acquireLock(id: string) {
     const deadline = Date.now() + operationTimeoutMs;
@@ -378,7 +395,15 @@ export function createMongoStore(options: MongoStoreOptions): Store {
       name,
       findOne: (filter, opts) =>
         run(fullName, "findOne", async () => {
-          const doc = await raw.findOne(await visible(filter), {
+          const query = await visible(filter);
+          const byId = primaryKeyLookup(filter, opts?.projection);
+          if (byId !== undefined) {
+            const found = await raw.findOne({ _id: byId.id as never });
+            return (
+              found !== null && matches(query, found) ? project(found, opts?.projection) : null
+            ) as Stored<T> | null;
+          }
+          const doc = await raw.findOne(query, {
             ...(opts?.sort ? { sort: opts.sort } : {}),
             ...(opts?.projection ? { projection: opts.projection } : {}),
           });
@@ -461,7 +486,7 @@ export function createMongoStore(options: MongoStoreOptions): Store {
               upsert,
             );
             const query = await visible(base);
-            const doc = await serialized(query, opts.sort, (target) =>
+            const doc = await serialized(query, opts.sort, primaryKeyLookup(base), (target) =>
               retryAfterPurge(() =>
                 raw.findOneAndUpdate(target, change, {
                   upsert,
@@ -477,7 +502,15 @@ export function createMongoStore(options: MongoStoreOptions): Store {
         ),
       deleteOne: (filter) =>
         run(fullName, "deleteOne", async (): Promise<DeleteResult> => {
-          const result = await raw.deleteOne(await visible(filter));
+          const query = await visible(filter);
+          const byId = primaryKeyLookup(filter);
+          if (byId !== undefined) {
+            const found = await raw.findOne({ _id: byId.id as never });
+            if (found === null || !matches(query, found)) return { deletedCount: 0 };
+            const result = await raw.deleteOne({ _id: found._id as never });
+            return { deletedCount: result.deletedCount };
+          }
+          const result = await raw.deleteOne(query);
           return { deletedCount: result.deletedCount };
         }),
       deleteMany: (filter) =>
@@ -500,24 +533,44 @@ export function createMongoStore(options: MongoStoreOptions): Store {
     async function serialized<R>(
       query: Document,
       sort: FindOptions["sort"],
+      byId: { id: unknown } | undefined,
       update: (target: Document) => Promise<R>,
     ): Promise<R> {
       if (!serializeUpdates) return update(query);
-      const candidate = await raw.findOne(query, {
-        projection: { _id: 1 },
-        ...(sort ? { sort } : {}),
-      });
+      let candidate: Document | null;
+      if (byId !== undefined) {
+        candidate = await raw.findOne({ _id: byId.id as never });
+        if (candidate !== null && !matches(query, candidate)) candidate = null;
+      } else {
+        candidate = await raw.findOne(query, {
+          projection: { _id: 1 },
+          ...(sort ? { sort } : {}),
+        });
+      }
       // No match: nothing to race for (an upsert's insert is guarded by unique indexes).
       if (candidate === null) return update(query);
-      const lockId = `${fullName}:${String(candidate._id)}`;
+      const id = candidate._id;
+      const lockId = `${fullName}:${String(id)}`;
       await acquireLock(lockId);
       try {
-        return await update({ $and: [query, { _id: candidate._id }] });
+        return await update(await lockedTarget(query, id));
       } finally {
         await locks()
           .deleteOne({ _id: lockId as never })
           .catch(() => {});
       }
+    }
+
+    /**
+     * The filter that updates a locked document: its bare `_id` (answered from the primary
+     * key) when it still matches `query`, which no other writer can change while it is
+     * locked; otherwise the full filter, which then matches nothing (or upserts).
+     */
+    async function lockedTarget(query: Document, id: unknown): Promise<Document> {
+      const current = await raw.findOne({ _id: id as never });
+      return current !== null && matches(query, current)
+        ? { _id: id }
+        : { $and: [query, { _id: id }] };
     }
 
     /**
@@ -535,9 +588,8 @@ export function createMongoStore(options: MongoStoreOptions): Store {
         const lockId = `${fullName}:${String(id)}`;
         await acquireLock(lockId);
         try {
-          const one = await retryAfterPurge(() =>
-            raw.updateOne({ $and: [query, { _id: id }] }, change),
-          );
+          const target = await lockedTarget(query, id);
+          const one = await retryAfterPurge(() => raw.updateOne(target, change));
           matchedCount += one.matchedCount;
           modifiedCount += one.modifiedCount;
         } finally {
@@ -561,7 +613,7 @@ export function createMongoStore(options: MongoStoreOptions): Store {
       const query = await visible(base);
       const result =
         kind === "one"
-          ? await serialized(query, undefined, (target) =>
+          ? await serialized(query, undefined, primaryKeyLookup(base), (target) =>
               retryAfterPurge(() => raw.updateOne(target, change, { upsert })),
             )
           : await updateEach(query, change, upsert);

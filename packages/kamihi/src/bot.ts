@@ -426,6 +426,8 @@ export class Kamihi {
         settings: settings.updates,
         queue,
         keyOf: chatKey,
+        // Telegram serves one poller per token; webhooks may be shared by many instances.
+        exclusive: this.parts.transport === undefined && settings.tg.mode === "polling",
         handle: (update, raw) => this.handle(running, update, raw),
         ...(transport.contextFor === undefined
           ? {}

@@ -35,6 +35,11 @@ export interface IntakeOptions {
   contextFor?(update: Update): UpdateContext;
   /** Updates tried this many times (each attempt a start or a takeover) are dropped. Default: 5. */
   maxAttempts?: number;
+  /**
+   * This is the only instance taking updates (polling: Telegram serves one poller), so
+   * whatever is pending at start was left by a process that is gone.
+   */
+  exclusive?: boolean;
 }
 
 /** One update this process has taken: handling, or handled but not yet marked in the store. */
@@ -44,6 +49,8 @@ interface Local {
   stored: boolean;
   /** `skipped`: handled before, or held by another live instance; nothing to write. */
   state: "running" | "finished" | "skipped";
+  /** The write of this entry in progress, so two callers never write it twice at once. */
+  writing?: Promise<void>;
 }
 
 /**
@@ -89,7 +96,9 @@ export class Intake {
   /** Creates the indexes, takes over what a stopped instance left, and starts the lease timer. */
   async start(): Promise<void> {
     await this.inbox.init();
-    await this.recover();
+    // The only instance (polling): what is pending was left by a stopped or dead process, and
+    // is taken over now, before new updates, so each chat keeps its order across a crash.
+    await this.recover(this.options.exclusive === true);
     const every = Math.max(500, (this.options.settings.leaseSeconds * 1000) / 3);
     this.timer = setInterval(() => void this.tick(), every);
     this.timer.unref();
@@ -211,7 +220,14 @@ export class Intake {
   }
 
   /** Writes what this process knows of an update into the store; forgets it once written. */
-  private async persist(id: number, entry: Local): Promise<void> {
+  private persist(id: number, entry: Local): Promise<void> {
+    entry.writing ??= this.write(id, entry).finally(() => {
+      entry.writing = undefined;
+    });
+    return entry.writing;
+  }
+
+  private async write(id: number, entry: Local): Promise<void> {
     if (entry.state === "running") {
       // Still being handled (from memory, the store was down): stored as pending, held here.
       await this.inbox.claim(entry.update);
@@ -240,26 +256,31 @@ export class Intake {
     });
   }
 
-  /** Takes over pending updates whose holder is gone, oldest first, as slots allow. */
-  recover(): Promise<void> {
-    this.recovering ??= this.recoverNow().finally(() => {
+  /**
+   * Takes over pending updates whose holder is gone (its lease ran out), oldest first, as
+   * slots allow; with `all`, every update another instance holds.
+   */
+  recover(all = false): Promise<void> {
+    this.recovering ??= this.recoverNow(all).finally(() => {
       this.recovering = undefined;
     });
     return this.recovering;
   }
 
-  private async recoverNow(): Promise<void> {
+  private async recoverNow(all: boolean): Promise<void> {
     const maxAttempts = this.options.maxAttempts ?? 5;
     for (;;) {
       if (this.stopping) return;
-      const room = this.options.settings.maxInFlight - this.slots.used;
+      // At start (all), everything pending is queued before new updates, waiting for slots as
+      // needed; later, only as many as there are free slots.
+      const room = all ? 100 : Math.min(this.options.settings.maxInFlight - this.slots.used, 100);
       if (room <= 0) return;
-      const abandoned = await this.inbox.abandoned(Math.min(room, 100));
+      const abandoned = await this.inbox.abandoned(room, all);
       if (abandoned.length === 0) return;
       for (const found of abandoned) {
         if (this.local.has(found.updateId)) continue;
         await this.slots.acquire();
-        const entry = await this.inbox.takeOver(found.updateId).catch((error: unknown) => {
+        const entry = await this.inbox.takeOver(found.updateId, all).catch((error: unknown) => {
           this.slots.release();
           throw error;
         });
@@ -273,7 +294,7 @@ export class Intake {
             { updateId: entry.updateId, attempts: entry.attempts },
             "an update was started too many times without finishing (it may crash the bot); it is dropped",
           );
-          await this.inbox.drop(entry.updateId);
+          await this.inbox.done(entry.updateId);
           continue;
         }
         this.log.info(
@@ -285,7 +306,7 @@ export class Intake {
         const raw = this.options.contextFor?.(entry.update).raw;
         this.run(local, raw, Promise.resolve("taken-over"));
       }
-      if (abandoned.length < Math.min(room, 100)) return;
+      if (abandoned.length < room) return;
     }
   }
 

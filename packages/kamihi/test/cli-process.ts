@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 /** The built `kamihi` command. */
@@ -51,4 +51,33 @@ export class Running {
       this.child.kill("SIGTERM");
     });
   }
+}
+
+/** What one finished `kamihi` command did. */
+export interface Finished {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** How long it ran. */
+  ms: number;
+}
+
+/** Runs the built `kamihi` command on the project in `root` in another process, to its end. */
+export function runKamihi(
+  root: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Finished> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, "-C", root, ...args],
+      { env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+        resolve({ code, stdout, stderr, ms: Date.now() - started });
+      },
+    );
+  });
 }

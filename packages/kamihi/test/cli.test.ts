@@ -1,34 +1,18 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { silentLogger } from "@kamihi/core";
 import { createStore } from "@kamihi/db";
 import { requiredMongoUrl, uniqueDbName } from "@kamihi/db/conformance";
 import { createEmulator, type Emulator } from "@kamihi/testing";
 import { createBot, type Kamihi } from "../src/index.js";
+import { runKamihi } from "./cli-process.js";
 import { fixture } from "./helpers.js";
 
-const CLI = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
 const PUBLIC_MENU = ["avatar", "shop", "start", "whoami", "help"];
 
-/** Runs the built `kamihi` command in another process, as an operator would. */
-function kamihi(
-  env: Record<string, string>,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, "--root", fixture("access"), ...args],
-      { env: { ...process.env, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+/** Runs the built `kamihi` command on the access fixture, as an operator would. */
+const kamihi = (env: Record<string, string>, ...args: string[]) =>
+  runKamihi(fixture("access"), args, env);
 
 const { url, skip } = requiredMongoUrl();
 

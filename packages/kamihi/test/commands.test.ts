@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createEmulator, type Emulator, freePort, messageText } from "@kamihi/testing";
-import { CLI, Running, TMP } from "./cli-process.js";
+import { Running, runKamihi, TMP } from "./cli-process.js";
 
 /** A small project: a public /start and a settings file; removed after the file's tests. */
 function project(extra: Record<string, string> = {}): string {
@@ -30,22 +29,7 @@ export default bot.action(async function start({ user }) {
 }
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
-function kamihi(
-  root: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, "-C", root, ...args],
-      { env: { ...process.env, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr });
-      },
-    );
-  });
-}
+const kamihi = runKamihi;
 
 describe("kamihi run and dev", () => {
   let emu: Emulator;

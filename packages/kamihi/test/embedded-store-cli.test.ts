@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createEmulator, type Emulator } from "@kamihi/testing";
-import { CLI, Running, TMP } from "./cli-process.js";
+import { Running, runKamihi, TMP } from "./cli-process.js";
 
 /** A project whose store is the embedded one, kept in `.kamihi/data.json`. */
 function project(dbUrl = "memory://?file=.kamihi/data.json"): string {
@@ -28,24 +27,7 @@ export default bot.action(async function plan({ user }) {
 }
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
-function kamihi(
-  root: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, "-C", root, ...args],
-      { env: { ...process.env, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : Number(error.code ?? 1);
-        resolve({ code, stdout, stderr, ms: Date.now() - started });
-      },
-    );
-  });
-}
+const kamihi = runKamihi;
 
 describe("the kamihi command and a running bot on one embedded store file", () => {
   let emu: Emulator;

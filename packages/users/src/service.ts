@@ -23,6 +23,7 @@ import {
   type ValidationIssue,
 } from "@kamihi/core";
 import { describeFields, invalid, type UserSchema, validateData } from "./fields.js";
+import { WriteBehind } from "./write-behind.js";
 
 /** How users get in: see `users.registration`. */
 export type Registration = "closed" | "open" | "approval";
@@ -99,6 +100,12 @@ export class StoreUserService implements UserService {
   private readonly cachedUsers = new Map<number, User | null>();
   private cachedPermissions: CachedPermissions | undefined;
   private readonly lastTouched = new Map<number, number>();
+  /** lastSeenAt and profile writes, behind the updates and never more than two at once. */
+  private readonly touches = new WriteBehind<number>({
+    concurrency: 2,
+    onError: (userId, error) =>
+      this.log.warn({ err: error, userId }, "lastSeenAt could not be saved"),
+  });
   private readonly listeners = new Set<(change: AccessChange) => void>();
   /** The last change of the log this instance has applied. */
   private lastSeq = 0;
@@ -661,17 +668,15 @@ export class StoreUserService implements UserService {
         .filter((key) => profile[key] === undefined)
         .map((key) => [key, true as const]),
     );
-    void this.users
-      .updateOne(
+    this.touches.push(user.telegramId, async () => {
+      await this.users.updateOne(
         { telegramId: literal(user.telegramId) },
         {
           $set: { ...profile, lastSeenAt: updated.lastSeenAt },
           ...(Object.keys(unset).length > 0 ? { $unset: unset } : {}),
         },
-      )
-      .catch((error: unknown) => {
-        this.log.warn({ err: error, userId: user.telegramId }, "lastSeenAt could not be saved");
-      });
+      );
+    });
     return updated;
   }
 

@@ -332,14 +332,21 @@ async function* doctor(root: string): AsyncGenerator<DoctorCheck> {
     await store.ping();
     yield { name: "store", status: "ok", detail: `${describeStore(settings.db.url)} answers` };
   } catch (error) {
-    yield {
-      name: "store",
-      status: "fail",
-      detail: message(error).split("\n")[0] ?? "",
-      fix: settings.db.url.startsWith("mongodb")
-        ? `start MongoDB at ${redactUrlCredentials(settings.db.url)}, fix db.url, or use the embedded store (db.url: memory://?file=.kamihi/data.json)`
-        : "check that the data file's folder can be written",
-    };
+    if (isKamihiError(error, "KAMIHI_DB_LOCKED")) {
+      // The embedded store's file is open in the running bot: it is there and works.
+      yield { name: "store", status: "ok", detail: message(error).split("\n")[0] ?? "" };
+    } else {
+      yield {
+        name: "store",
+        status: "fail",
+        detail: message(error).split("\n")[0] ?? "",
+        fix: settings.db.url.startsWith("mongodb")
+          ? `start MongoDB at ${redactUrlCredentials(settings.db.url)}, fix db.url, or use the embedded store (db.url: memory://?file=.kamihi/data.json)`
+          : isKamihiError(error, "KAMIHI_DB_NOT_WRITABLE")
+            ? "choose a data file in a folder this user can write (db.url: memory://?file=.kamihi/data.json)"
+            : "check that the data file's folder can be written",
+      };
+    }
   } finally {
     await store.close().catch(() => {});
   }

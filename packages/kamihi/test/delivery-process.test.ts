@@ -1,9 +1,19 @@
 import assert from "node:assert/strict";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { silentLogger } from "@kamihi/core";
+import { createMongoStore } from "@kamihi/db";
 import { requiredMongoUrl, uniqueDbName } from "@kamihi/db/conformance";
-import { createEmulator, type Emulator, messageText, type TestChat } from "@kamihi/testing";
+import {
+  createEmulator,
+  type Emulator,
+  freePort,
+  messageText,
+  type TestChat,
+} from "@kamihi/testing";
 import { Running, runKamihi, TMP } from "./cli-process.js";
 import { fixture } from "./helpers.js";
 
@@ -31,20 +41,24 @@ function env(emu: Emulator): Record<string, string> {
   };
 }
 
-/** Resolves once `check()` holds, re-checked whenever the bot changes a chat. */
+/** Resolves once `check()` holds, re-checked when the bot changes a chat or confirms updates. */
 function whenever(emu: Emulator, check: () => boolean, timeout = 120_000): Promise<void> {
+  const events = ["event", "pending"];
   return new Promise((resolve, reject) => {
+    const stop = () => {
+      clearTimeout(timer);
+      for (const event of events) emu.events.off(event, test);
+    };
     const timer = setTimeout(() => {
-      emu.events.off("event", test);
+      stop();
       reject(new Error(`not within ${timeout} ms`));
     }, timeout);
     const test = () => {
       if (!check()) return;
-      clearTimeout(timer);
-      emu.events.off("event", test);
+      stop();
       resolve();
     };
-    emu.events.on("event", test);
+    for (const event of events) emu.events.on(event, test);
     test();
   });
 }
@@ -231,6 +245,106 @@ describe("a burst on a MongoDB-compatible server", {
       assert.ok(rss < 400e6, `RSS peaked at ${(rss / 1e6).toFixed(0)} MB`);
     } finally {
       await bot.stop();
+      await emu.stop();
+    }
+  });
+});
+
+/** A FerretDB of its own on a fixed port and data folder, so it can be stopped and started again. */
+class OwnFerretDb {
+  private child: ChildProcess | undefined;
+  readonly url: string;
+  private readonly binary: string;
+  private readonly folder: string;
+  private readonly port: number;
+
+  constructor(port: number) {
+    const script = fileURLToPath(new URL("../../../scripts/mongo-test-server", import.meta.url));
+    // Built once per machine and cached (CI builds it before the tests).
+    this.binary = execFileSync("bash", [script, "build"], { encoding: "utf8" }).trim();
+    mkdirSync(TMP, { recursive: true });
+    this.folder = mkdtempSync(join(TMP, "ferretdb-"));
+    this.port = port;
+    this.url = `mongodb://127.0.0.1:${port}/`;
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(join(this.folder, "data"), { recursive: true });
+    mkdirSync(join(this.folder, "state"), { recursive: true });
+    this.child = spawn(
+      this.binary,
+      [
+        "--handler=sqlite",
+        `--sqlite-url=file:${join(this.folder, "data")}/`,
+        `--listen-addr=127.0.0.1:${this.port}`,
+        "--debug-addr=127.0.0.1:0",
+        "--telemetry=disable",
+        `--state-dir=${join(this.folder, "state")}`,
+        "--log-level=error",
+      ],
+      { stdio: "ignore" },
+    );
+    // Ready once it answers a ping.
+    const store = createMongoStore({
+      url: this.url,
+      dbName: "ping",
+      connectTimeoutMs: 30_000,
+      logger: silentLogger,
+    });
+    await store.connect();
+    await store.close();
+  }
+
+  /** Kills the server: the bot sees it vanish. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (child === undefined || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGKILL");
+    await exited;
+  }
+}
+
+describe("the store goes down and comes back (FerretDB)", {
+  skip: mongo.skip ?? false,
+  timeout: 180_000,
+}, () => {
+  it("answers nobody with an error, serves known users meanwhile, and handles all 22 updates once it is back", async (t) => {
+    const server = new OwnFerretDb(await freePort());
+    await server.start();
+    const emu = await createEmulator();
+    const root = project(
+      `db:\n  url: "${server.url}"\n  name: outage\nusers:\n  registration: open\nlog:\n  level: warn\n${FAST}`,
+    );
+    const bot = new Running(root, ["run"], env(emu));
+    try {
+      await bot.until(/is running/);
+      // Eleven users the bot knows (in its cache), eleven it has never seen.
+      const known = Array.from({ length: 11 }, () => emu.chat());
+      for (const chat of known) {
+        await chat.command("count", "before");
+        await chat.expectReply("count 1 before");
+      }
+      const strangers = Array.from({ length: 11 }, () => emu.chat());
+      await server.kill();
+      for (const chat of [...known, ...strangers]) await chat.command("count", "during");
+      // The known users' action needs no store: answered while it is down.
+      for (const chat of known) await chat.expectReply("count 2 during", { timeout: 60_000 });
+      const pendingWhileDown = emu.pendingUpdates;
+      await server.start();
+      for (const chat of strangers) await chat.expectReply("count 1 during", { timeout: 90_000 });
+      await whenever(emu, () => emu.pendingUpdates === 0);
+      t.diagnostic(`updates still with Telegram while the store was down: ${pendingWhileDown}`);
+      assert.ok(pendingWhileDown > 0, "nothing was confirmed to Telegram while the store was down");
+      for (const chat of [...known, ...strangers]) {
+        const texts = chat.replies().map((m) => messageText(m));
+        assert.ok(!texts.some((text) => /Something went wrong/.test(text)), texts.join(" | "));
+      }
+      for (const chat of known) assert.deepEqual(answers(chat), ["before", "during"]);
+      for (const chat of strangers) assert.deepEqual(answers(chat), ["during"]);
+    } finally {
+      await bot.stop();
+      await server.kill();
       await emu.stop();
     }
   });

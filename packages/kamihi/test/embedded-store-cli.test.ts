@@ -64,6 +64,9 @@ describe("the kamihi command and a running bot on one embedded store file", () =
       refused.stderr,
       /stop that process first, or make the change through it \(in the web admin, or with the running bot\); to share the data between several processes, use MongoDB/,
     );
+    // The doctor sees the store in use by the bot, which is fine.
+    const doctor = await kamihi(root, ["doctor"], env);
+    assert.match(doctor.stdout, /✓ store\b.*in use by kamihi/);
     const known = emu.chat({ userId: 20001, firstName: "Ana" });
     await known.command("plan");
     await known.expectReply("known=true plan=free");

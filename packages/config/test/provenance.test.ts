@@ -35,7 +35,7 @@ describe("provenance", () => {
     assert.equal(byPath.get("web.publicUrl")?.value, undefined);
     // Every leaf of the schema is listed, in schema order.
     assert.equal(effective()[0]?.path, "token");
-    assert.equal(effective().length, 44);
+    assert.equal(effective().length, 50);
     assert.equal(byPath.get("users.cacheSeconds")?.value, 2);
   });
 

@@ -130,7 +130,19 @@ export class Intake {
         const claim = this.inbox.claim(update);
         // Queued now, in the order updates came in, whatever order the store answers in.
         this.run(entry, context.raw, claim);
-        await claim;
+        try {
+          await claim;
+        } catch (error) {
+          // The store is down: Telegram keeps the update, and delivers it again.
+          if (isStoreOutage(error)) throw error;
+          // The store refuses this update for good: asking Telegram again would never end.
+          this.log.error(
+            { err: error, updateId: id },
+            "an update could not be stored; it is handled without surviving a crash",
+          );
+          entry.stored = true;
+          return;
+        }
         // Confirmed to Telegram only once it would survive a crash of this process.
         await this.options.store.sync?.();
         entry.stored = true;
@@ -151,11 +163,8 @@ export class Intake {
     const { queue, keyOf } = this.options;
     void queue
       .run(keyOf(update), async () => {
-        const claimed = await claim.catch((error: unknown) => {
-          // The store is down: handled from memory; Telegram keeps it until the store has it.
-          if (isStoreOutage(error)) return "unstored" as const;
-          throw error;
-        });
+        // Not stored (the store is down, or refused it): handled from memory all the same.
+        const claimed = await claim.catch(() => "unstored" as const);
         if (claimed === "done" || claimed === "elsewhere") {
           entry.state = "skipped";
           return;

@@ -44,8 +44,8 @@ async function knownChat(
 }
 
 /** Waits until `count` refusals of this user were logged: the bot has handled their updates. */
-function refusals(log: LogCapture, userId: number, count: number) {
-  return log.until((e) => e.fields.userId === userId && / refused$/.test(e.msg), count);
+function refusals(log: LogCapture, userId: number, count: number, timeout = 5000) {
+  return log.until((e) => e.fields.userId === userId && / refused$/.test(e.msg), count, timeout);
 }
 
 describe("a closed bot", async () => {
@@ -238,6 +238,8 @@ const backends = [
     name: "MongoDB",
     db: { url: mongo.url ?? "", name: uniqueDbName("kamihi_access") },
     skip: mongo.skip,
+    // The test server is shared with other suites running at the same time: give it time.
+    replyTimeoutMs: 30_000,
   },
 ];
 
@@ -249,19 +251,22 @@ async function dropDatabase(db: { url: string; name?: string }) {
   await store.close();
 }
 
-for (const { name, db, skip } of backends) {
+for (const { name, db, skip, replyTimeoutMs } of backends) {
   describe(`approval registration (${name})`, { skip: skip ?? false }, async () => {
     const first = 900_001;
     const second = 900_002;
     const log = new LogCapture();
-    const { bot, emu } = await startBot("access", (b) =>
-      b.configure({
-        logger: log.logger(),
-        settings: {
-          db,
-          users: { registration: "approval", admins: [first, second], cacheSeconds: 0.2 },
-        },
-      }),
+    const { bot, emu } = await startBot(
+      "access",
+      (b) =>
+        b.configure({
+          logger: log.logger(),
+          settings: {
+            db,
+            users: { registration: "approval", admins: [first, second], cacheSeconds: 0.2 },
+          },
+        }),
+      { replyTimeoutMs: replyTimeoutMs ?? 5000 },
     );
     after(() => dropDatabase(db));
     const adminA = emu.chat({ userId: first, firstName: "Alice" });
@@ -325,7 +330,7 @@ for (const { name, db, skip } of backends) {
       assert.equal((await bot.users.getUser(applicant.user.id))?.status, "blocked");
       await applicant.command("secret");
       await applicant.command("start");
-      await refusals(log, applicant.user.id, 2);
+      await refusals(log, applicant.user.id, 2, replyTimeoutMs);
       assert.equal(applicant.replies().length, 2);
     });
 

@@ -44,8 +44,11 @@ export class Running {
     });
   }
 
-  /** Sends SIGTERM and resolves with the exit code. */
+  /** Sends SIGTERM and resolves with the exit code (at once if it has exited already). */
   stop(): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) {
+      return Promise.resolve(this.child.exitCode);
+    }
     return new Promise((resolve) => {
       this.child.once("exit", (code) => resolve(code));
       this.child.kill("SIGTERM");

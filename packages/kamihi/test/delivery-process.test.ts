@@ -132,20 +132,23 @@ describe("two instances with one token", { timeout: 120_000 }, () => {
     const first = new Running(project(yaml), ["run"], env(emu));
     await first.until(/is running/);
     const second = new Running(project(yaml), ["run"], env(emu));
+    const outputs = () => `first:\n${first.out}\nsecond:\n${second.out}`;
     try {
       await second.until(/is running/);
-      await Promise.race([
-        first.until(/another instance is receiving updates with this bot token/),
-        second.until(/another instance is receiving updates with this bot token/),
-      ]);
-      assert.equal(await second.stop(), 0, second.out);
+      const warning = /another instance is receiving updates with this bot token/;
+      await Promise.any([first.until(warning, 1, 60_000), second.until(warning, 1, 60_000)]).catch(
+        () => assert.fail(`no warning about the other instance:\n${outputs()}`),
+      );
+      assert.equal(await second.stop(), 0, outputs());
       const chat = emu.chat();
       await chat.command("count", "after");
-      await chat.expectReply("count 1 after", { timeout: 30_000 });
+      await chat.expectReply("count 1 after", { timeout: 60_000 }).catch(() => {
+        assert.fail(`the first instance did not answer after the second stopped:\n${outputs()}`);
+      });
       assert.equal(first.child.exitCode, null, "the first one is still running");
     } finally {
-      if (second.child.exitCode === null) await second.stop();
-      assert.equal(await first.stop(), 0, first.out);
+      await second.stop();
+      assert.equal(await first.stop(), 0, outputs());
       await emu.stop();
     }
   });

@@ -1,7 +1,7 @@
 import { after } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Logger, silentLogger } from "@kamihi/core";
-import { createEmulator, type Emulator } from "@kamihi/testing";
+import { createEmulator, type Emulator, type EmulatorOptions } from "@kamihi/testing";
 import { createBot, type Kamihi } from "../src/index.js";
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -31,8 +31,9 @@ export function testBot(emu: Emulator): Kamihi {
 export async function startBot(
   name: string,
   setup: (bot: Kamihi) => void = () => {},
+  emulator: EmulatorOptions = {},
 ): Promise<{ bot: Kamihi; emu: Emulator }> {
-  const emu = await createEmulator();
+  const emu = await createEmulator(emulator);
   cleanups.push(() => emu.stop());
   const bot = testBot(emu);
   setup(bot);

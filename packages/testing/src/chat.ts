@@ -15,6 +15,11 @@ export interface ChatOptions {
   chatId?: number;
   /** A group's title. */
   title?: string;
+  /**
+   * How long this chat waits for the bot when a call gives no `timeout`. Default: the
+   * emulator's `replyTimeoutMs` (5 s).
+   */
+  replyTimeoutMs?: number;
 }
 
 /** What a reply must look like: its text (or caption) equal to a string, matching a RegExp, or passing a check. */
@@ -35,6 +40,8 @@ export function messageText(message: Message): string {
  * files and waits for replies — no sleeps, every method resolves on the event it waits for.
  */
 export class TestChat {
+  /** How long a call waits for the bot when it gives no `timeout`. */
+  private readonly waitMs: number;
   readonly chat: Chat;
   readonly user: User;
   private readonly emulator: Emulator;
@@ -43,6 +50,7 @@ export class TestChat {
 
   constructor(emulator: Emulator, options: ChatOptions = {}, shared?: Chat) {
     this.emulator = emulator;
+    this.waitMs = options.replyTimeoutMs ?? emulator.replyTimeoutMs;
     const userId = options.userId ?? nextUserId++;
     this.user = {
       id: userId,
@@ -137,7 +145,7 @@ export class TestChat {
     button: string,
     options: { timeout?: number } = {},
   ): Promise<{ text?: string; showAlert: boolean }> {
-    const timeout = options.timeout ?? 5000;
+    const timeout = options.timeout ?? this.waitMs;
     const messages = this.replies().reverse();
     for (const message of messages) {
       const rows =
@@ -190,7 +198,7 @@ export class TestChat {
 
   /** Waits for the bot's next new message in this chat (after the last one returned). */
   async nextReply(options: { timeout?: number } = {}): Promise<Message> {
-    const timeout = options.timeout ?? 5000;
+    const timeout = options.timeout ?? this.waitMs;
     const reply = await this.until(
       () => this.botMessages()[this.cursor],
       timeout,
@@ -211,7 +219,7 @@ export class TestChat {
     check: (event: ChatEvent) => boolean,
     options: { timeout?: number } = {},
   ): Promise<ChatEvent> {
-    const timeout = options.timeout ?? 5000;
+    const timeout = options.timeout ?? this.waitMs;
     return this.until(
       () => this.events().find(check),
       timeout,
@@ -275,7 +283,7 @@ export class TestChat {
    * error shows the menu as it is.
    */
   async expectMenu(commands: readonly string[], options: { timeout?: number } = {}): Promise<void> {
-    const timeout = options.timeout ?? 5000;
+    const timeout = options.timeout ?? this.waitMs;
     const want = JSON.stringify(commands);
     const current = () => this.menu().map((entry) => entry.command);
     await this.until(

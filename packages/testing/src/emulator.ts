@@ -34,6 +34,11 @@ export interface EmulatorOptions {
   maxMessageLength?: number;
   /** Caption limit. Default 1024, as Telegram. */
   maxCaptionLength?: number;
+  /**
+   * How long test chats wait for the bot by default (`expectReply`, `nextReply`, `press`…).
+   * Default: 5000 ms; raise it for bots on a slow store.
+   */
+  replyTimeoutMs?: number;
 }
 
 /** A fault to inject into the emulated API, for a method or every method. */
@@ -113,6 +118,8 @@ const MEDIA_METHODS: Record<string, string> = {
  */
 export class Emulator {
   readonly token: string;
+  /** How long test chats wait for the bot by default. */
+  readonly replyTimeoutMs: number;
   readonly botUser: User;
   /** Every API call, in order. */
   readonly calls: ApiCall[] = [];
@@ -160,6 +167,7 @@ export class Emulator {
   constructor(options: EmulatorOptions = {}) {
     this.options = options;
     this.token = options.token ?? DEFAULT_TEST_TOKEN;
+    this.replyTimeoutMs = options.replyTimeoutMs ?? 5000;
     const id = Number(this.token.split(":")[0]);
     this.botUser = {
       id: Number.isFinite(id) ? id : 1,

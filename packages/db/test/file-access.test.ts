@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { isKamihiError } from "@kamihi/core";
 import { createMemoryStore, createStore } from "../src/index.js";
 
@@ -66,20 +68,40 @@ describe("the embedded store checks at connect() that it can keep its file", () 
   });
 
   it("fails in a read-only folder", {
-    skip: (root || process.platform === "win32") && "root (or Windows) ignores the mode bits",
+    skip: process.platform === "win32" && "no mode bits on Windows",
   }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "kamihi-access-"));
     const folder = join(dir, "locked");
     mkdirSync(folder);
-    chmodSync(folder, 0o500);
     const file = join(folder, "data.json");
-    try {
-      await refused(file, /no file can be created in .*locked \(EACCES/, () =>
-        createMemoryStore({ file }).connect(),
-      );
-    } finally {
-      chmodSync(folder, 0o700);
+    if (!root) {
+      chmodSync(folder, 0o500);
+      try {
+        await refused(file, /no file can be created in .*locked \(EACCES/, () =>
+          createMemoryStore({ file }).connect(),
+        );
+      } finally {
+        chmodSync(folder, 0o700);
+      }
+      return;
     }
+    // Root ignores mode bits: the check runs as the unprivileged `nobody` instead.
+    chmodSync(dir, 0o755);
+    chmodSync(folder, 0o555);
+    const fixture = fileURLToPath(new URL("./fixtures/connect-store.ts", import.meta.url));
+    const run = spawnSync(process.execPath, ["--import", "tsx", fixture, file, "--as", "nobody"], {
+      encoding: "utf8",
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
+    });
+    assert.equal(run.status, 0, run.stderr);
+    const outcome = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}") as {
+      ok: boolean;
+      code?: string;
+      message?: string;
+    };
+    assert.equal(outcome.ok, false, "nobody may not write there");
+    assert.equal(outcome.code, "KAMIHI_DB_NOT_WRITABLE");
+    assert.match(outcome.message ?? "", /no file can be created in .*locked \(EACCES/);
   });
 
   it("creates the missing folders, and leaves only the data file and its lock behind", async () => {

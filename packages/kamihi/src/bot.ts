@@ -593,7 +593,9 @@ function createLogger(settings: Settings): Logger {
   const pretty =
     settings.log.format === "pretty" ||
     (settings.log.format === "auto" && process.stdout.isTTY === true);
-  if (!pretty) return pino(options) as unknown as Logger;
+  // Written at once: a line is never lost when the process exits or dies, and never lands
+  // after what the CLI prints next ("Stopped."). A bot logs little enough for that.
+  if (!pretty) return pino(options, pino.destination({ dest: 1, sync: true })) as unknown as Logger;
   const stream = pinoPretty({
     colorize: process.stdout.isTTY === true,
     ignore: "pid,hostname,app",

@@ -138,11 +138,13 @@ export function registerProjectCommands(program: Command, context: ProjectComman
     .command("run")
     .description("Start the bot of this project (until Ctrl-C or SIGTERM)")
     .action(async () => {
+      // Listening before starting: a stop asked for during start-up waits for it, then stops.
+      const stopAsked = context.shutdown();
       // The bot's own log lines show the progress (settings, store, Telegram).
       const running = await host.start(rootOf(program), { watch: false });
       stdout.write(describeRun(running.info));
       const ended = await Promise.race([
-        context.shutdown().then((signal) => ({ signal })),
+        stopAsked.then((signal) => ({ signal })),
         ...(running.failed === undefined ? [] : [running.failed.then((error) => ({ error }))]),
       ]);
       if ("error" in ended) {
@@ -155,7 +157,7 @@ export function registerProjectCommands(program: Command, context: ProjectComman
     });
 
   /** Runs the bot until shutdown, restarting it on every change (one restart at a time). */
-  async function develop(root: string, playground?: RunningPlayground) {
+  async function develop(root: string, stopAsked: Promise<string>, playground?: RunningPlayground) {
     let running: RunningBot | undefined;
     const start = async () => {
       try {
@@ -195,7 +197,7 @@ export function registerProjectCommands(program: Command, context: ProjectComman
     };
     const watcher = await watchProject(root, restart);
     stdout.write("Watching for changes (templates reload without a restart). Ctrl-C stops.\n");
-    const signal = await context.shutdown();
+    const signal = await stopAsked;
     stdout.write(`${signal}: stopping…\n`);
     await watcher.close();
     await restarting;
@@ -215,12 +217,13 @@ export function registerProjectCommands(program: Command, context: ProjectComman
       DEFAULT_PLAYGROUND_PORT,
     )
     .action(async (options: { playground?: boolean; playgroundPort: number }) => {
+      const stopAsked = context.shutdown();
       const root = rootOf(program);
       const playground =
         options.playground === true
           ? await host.playground(root, { port: options.playgroundPort })
           : undefined;
-      await develop(root, playground);
+      await develop(root, stopAsked, playground);
     });
 
   program
@@ -228,19 +231,21 @@ export function registerProjectCommands(program: Command, context: ProjectComman
     .description("Chat with the bot in the browser: no token, no network (kamihi dev --playground)")
     .option("-p, --port <port>", "port of the chat page", port, DEFAULT_PLAYGROUND_PORT)
     .action(async (options: { port: number }) => {
+      const stopAsked = context.shutdown();
       const root = rootOf(program);
-      await develop(root, await host.playground(root, { port: options.port }));
+      await develop(root, stopAsked, await host.playground(root, { port: options.port }));
     });
 
   program
     .command("admin")
     .description("Run the web admin alone, on the project's store (the bot runs elsewhere)")
     .action(async () => {
+      const stopAsked = context.shutdown();
       const admin = await host.admin(rootOf(program));
       stdout.write(
         `The web admin listens on ${admin.url}. Admins sign in with the link /admin sends them (set web.publicUrl so the bot builds links to here).\n`,
       );
-      const signal = await context.shutdown();
+      const signal = await stopAsked;
       stdout.write(`${signal}: stopping…\n`);
       await admin.stop();
       stdout.write("Stopped.\n");

@@ -30,6 +30,9 @@ interface HandledUpdate extends Record<string, unknown> {
  */
 const DONE_BATCH_MS = 50;
 
+/** A batch of claims written together: whether all went in, and which were handled before. */
+type ClaimBatch = { inserted: true; handled: ReadonlySet<string> } | { inserted: false };
+
 /** What the inbox says of an update it is offered. */
 export type Claim =
   /** Newly taken in: this instance handles it. */
@@ -60,7 +63,7 @@ export class Inbox {
   private readonly leaseMs: number;
   private readonly rememberMs: number;
   private readonly now: () => number;
-  private claims: Array<{ doc: PendingUpdate; settle: (inserted: Promise<boolean>) => void }> = [];
+  private claims: Array<{ doc: PendingUpdate; settle: (batch: Promise<ClaimBatch>) => void }> = [];
   private finishing: Array<{ id: string; settle: (written: Promise<void>) => void }> = [];
 
   constructor(options: {
@@ -112,19 +115,25 @@ export class Inbox {
       attempts: 1,
       expiresAt: new Date(this.now() + this.rememberMs),
     };
-    const inserted = await new Promise<boolean>((resolve, reject) => {
+    const batch = await new Promise<ClaimBatch>((resolve, reject) => {
       if (this.claims.length === 0) setImmediate(() => this.insertClaims());
       this.claims.push({ doc, settle: (result) => result.then(resolve, reject) });
     });
-    if (!inserted && !(await this.insertOne(doc))) {
-      // Someone holds it already: another instance (alive or not) or this one.
-      const held = await this.pending.findOne({ _id: id }, { projection: { owner: 1 } });
-      if (held === null) return this.claim(update);
-      if (held.owner !== this.owner) {
-        return (await this.takeOver(update.update_id)) === null ? "elsewhere" : "taken-over";
+    let handled: boolean;
+    if (batch.inserted) {
+      handled = batch.handled.has(id);
+    } else {
+      if (!(await this.insertOne(doc))) {
+        // Someone holds it already: another instance (alive or not) or this one.
+        const held = await this.pending.findOne({ _id: id }, { projection: { owner: 1 } });
+        if (held === null) return this.claim(update);
+        if (held.owner !== this.owner) {
+          return (await this.takeOver(update.update_id)) === null ? "elsewhere" : "taken-over";
+        }
       }
+      handled = (await this.handled.findOne({ _id: id }, { projection: { _id: 1 } })) !== null;
     }
-    if ((await this.handled.findOne({ _id: id }, { projection: { _id: 1 } })) !== null) {
+    if (handled) {
       // Handled before (its pending entry was already gone): a redelivery.
       await this.pending.deleteOne({ _id: id });
       return "done";
@@ -132,18 +141,29 @@ export class Inbox {
     return "claimed";
   }
 
-  /** Inserts the claims asked for since the last batch; a clash sends each on its own. */
+  /**
+   * Inserts the claims asked for since the last batch, then looks their done markers up in one
+   * query (after the insert: an update finished elsewhere meanwhile is still seen). A clash
+   * sends each claim on its own.
+   */
   private insertClaims(): void {
     const batch = this.claims;
     this.claims = [];
-    const all = this.pending.insertMany(batch.map((claim) => claim.doc)).then(
-      () => true,
-      (error: unknown) => {
-        if (isKamihiError(error, "KAMIHI_DB_DUPLICATE_KEY")) return false;
+    const docs = batch.map((claim) => claim.doc);
+    const settled = this.pending.insertMany(docs).then(
+      async (): Promise<ClaimBatch> => {
+        const marked = await this.handled.find(
+          { _id: { $in: docs.map((doc) => doc._id) } },
+          { projection: { _id: 1 } },
+        );
+        return { inserted: true, handled: new Set(marked.map((doc) => doc._id)) };
+      },
+      (error: unknown): ClaimBatch => {
+        if (isKamihiError(error, "KAMIHI_DB_DUPLICATE_KEY")) return { inserted: false };
         throw error;
       },
     );
-    for (const claim of batch) claim.settle(all);
+    for (const claim of batch) claim.settle(settled);
   }
 
   /** Inserts one pending entry; false when its id is taken. */

@@ -171,9 +171,9 @@ export interface Store {
   /** Round trip to the server; rejects when it does not answer. */
   ping(): Promise<void>;
   /**
-   * Resolves once every write acknowledged so far would survive this process being killed:
-   * the embedded store writes its file; a server store's acknowledged writes already are, so
-   * it may leave this out. The bot calls it before confirming updates to Telegram.
+   * Resolves once every write acknowledged so far would survive this process being killed or
+   * the machine going down: the embedded store appends its log and flushes it to disk; a
+   * server store's acknowledged writes already are, so it may leave this out. The bot calls it before confirming updates to Telegram.
    */
   sync?(): Promise<void>;
   /** Releases connections and timers; flushes the embedded store's file, if any. */

@@ -182,11 +182,13 @@ describe("the embedded store's file lock", () => {
     await store.collection("notes").insertOne({ n: 1 });
     await (store.raw() as { flush(): Promise<void> }).flush();
     const before = readFileSync(file, "utf8");
+    const logBefore = readFileSync(`${file}.log`, "utf8");
     writeLock(file, { pid: process.ppid, command: "kamihi run" });
     assert.match(await log.next("error"), /was taken over by kamihi run \(pid \d+\)/);
     await store.collection("notes").insertOne({ n: 2 });
     await assert.rejects(store.close(), locked(/was taken over by another process/));
     assert.equal(readFileSync(file, "utf8"), before, "the other process's file is left alone");
+    assert.equal(readFileSync(`${file}.log`, "utf8"), logBefore, "and so is its log");
     assert.ok(existsSync(`${file}.lock`), "and so is its lock");
   });
 });

@@ -2,7 +2,14 @@ import { type Document, type IndexSpec, KamihiError } from "@kamihi/core";
 import { Query } from "mingo";
 import { duplicateKeyError, indexName, type TtlRule, ttlRuleOf } from "../common.js";
 import { ExpiryQueue, expiryOf } from "./expiry.js";
-import { canonicalIndex, keyOf, lookupKeys, type UniqueKey, uniqueKeys } from "./keys.js";
+import {
+  canonicalIndex,
+  isLookupValue,
+  keyOf,
+  lookupKeys,
+  type UniqueKey,
+  uniqueKeys,
+} from "./keys.js";
 import { type Equality, equalities } from "./plan.js";
 
 /**
@@ -191,10 +198,17 @@ export class Table {
    * testing every document would give.
    */
   select(filter: Document, limit = Number.POSITIVE_INFINITY): Entry[] {
-    const query = Object.keys(filter).length === 0 ? undefined : new Query(filter);
     const found: Entry[] = [];
     if (limit <= 0) return found;
-    const candidates = query === undefined ? undefined : this.#candidates(filter);
+    const fields = Object.keys(filter);
+    const candidates = fields.length === 0 ? undefined : this.#candidates(filter);
+    if (candidates?.length === 0) return found;
+    // `{ _id: value }` (or `$eq`, `$in`) alone: the primary key found exactly the matches, so
+    // the query engine (whose set-up costs more than the lookup) is not needed.
+    const query =
+      fields.length === 0 || (candidates !== undefined && isPrimaryKeyLookup(filter, fields))
+        ? undefined
+        : new Query(filter);
     for (const entry of candidates ?? this.#entries.values()) {
       if (query !== undefined && !query.test(entry.doc)) continue;
       found.push(entry);
@@ -332,4 +346,20 @@ function unfile(lookup: Map<string, Bucket>, key: string, entry: Entry): void {
     bucket.delete(entry);
     if (bucket.size === 1) lookup.set(key, bucket.values().next().value as Entry);
   }
+}
+
+/**
+ * Whether `filter` is `{ _id: value }`, `{ _id: { $eq: value } }` or `{ _id: { $in: [...] } }`
+ * and nothing else, for values the primary key answers exactly.
+ */
+function isPrimaryKeyLookup(filter: Document, fields: readonly string[]): boolean {
+  if (fields.length !== 1 || fields[0] !== "_id") return false;
+  const condition = filter._id;
+  if (isLookupValue(condition)) return true;
+  if (condition === null || typeof condition !== "object" || Array.isArray(condition)) return false;
+  const operators = Object.keys(condition);
+  if (operators.length !== 1) return false;
+  const operand = (condition as Document)[operators[0] as string];
+  if (operators[0] === "$eq") return isLookupValue(operand);
+  return operators[0] === "$in" && Array.isArray(operand) && operand.every(isLookupValue);
 }

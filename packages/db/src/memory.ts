@@ -15,7 +15,7 @@ import {
   type UpdateOptions,
   type UpdateResult,
 } from "@kamihi/core";
-import { find as mingoFind, update as mingoUpdate } from "mingo";
+import { update as mingoUpdate } from "mingo";
 import {
   assertStorable,
   checkFilter,
@@ -29,6 +29,7 @@ import { checkWritableFile } from "./file-access.js";
 import { acquireFileLock, type FileLock, type FileLockOptions } from "./file-lock.js";
 import { createJournal, logPathOf } from "./memory/journal.js";
 import { keyOf } from "./memory/keys.js";
+import { project } from "./memory/project.js";
 import { sortPage } from "./memory/sort.js";
 import { type Entry, Table, type TableEvents } from "./memory/table.js";
 
@@ -279,11 +280,6 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
     }
 
     const out = <R>(doc: Document) => structuredClone(doc) as R;
-    const project = (docs: Document[], projection: FindOptions["projection"]) =>
-      projection === undefined || Object.keys(projection).length === 0
-        ? docs
-        : (mingoFind(docs, {}, projection).all() as Document[]);
-
     return {
       name,
       findOne: (filter, opts) =>

@@ -38,6 +38,11 @@ export class Access {
   private readonly log: Logger;
   /** The menu last published for each user's private chat (by its content). */
   private readonly published = new Map<number, string>();
+  /**
+   * User records whose menu is known to be published as it should be: a contact by the same
+   * record (the user service hands out one per user until something changes) costs nothing.
+   */
+  private current = new WeakSet<User>();
   /** Users whose menu must be recomputed; processed one at a time, in the background. */
   private readonly pending = new Set<number>();
   private everyone = false;
@@ -71,15 +76,19 @@ export class Access {
    * last (by this process): a contact costs no Telegram call in the steady state.
    */
   async syncMenu(user: User): Promise<void> {
+    if (this.current.has(user)) return;
+    const generation = this.current;
     const menu = await this.menuFor(user);
     const key = JSON.stringify(menu);
-    if (this.published.get(user.telegramId) === key) return;
-    await this.publish(user.telegramId, menu, key);
+    if (this.published.get(user.telegramId) !== key) await this.publish(user.telegramId, menu, key);
+    if (this.published.get(user.telegramId) === key) generation.add(user);
   }
 
   /** Queues the menus of the users a change touched; see {@link syncMenu}. */
   changed(change: AccessChange): void {
     if (this.stopped) return;
+    // Permissions or roles changed: every menu is checked again on its user's next contact.
+    this.current = new WeakSet();
     if ("all" in change) this.everyone = true;
     else for (const id of change.users) this.pending.add(id);
     this.working ??= this.work().finally(() => {

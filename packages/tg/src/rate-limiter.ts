@@ -95,6 +95,12 @@ export class RateLimiter {
     }
   }
 
+  /**
+   * Reserves the message's slot (the first moment the global and chat spacing allow, in
+   * arrival order) and waits for it with one timer. Waiters never poll: a burst of sends costs
+   * one timer each, not one per millisecond each. A group past its minute window, or a pause,
+   * is waited out before reserving, so it holds no slot others could use.
+   */
   private async admit(key: string, chat: { next: number; minute: number[] }) {
     const slow = 1 + this.margin;
     const globalGap = (1000 / this.limits.globalPerSecond) * slow;
@@ -102,20 +108,29 @@ export class RateLimiter {
     const minute = 60_000 * slow;
     const isGroup = key.startsWith("-");
     for (;;) {
-      const now = Date.now();
+      let now = Date.now();
       while (chat.minute.length > 0 && (chat.minute[0] as number) <= now - minute)
         chat.minute.shift();
-      let wait = Math.max(this.pausedUntil - now, this.nextGlobal - now, chat.next - now, 0);
+      let blocked = this.pausedUntil - now;
       if (isGroup && chat.minute.length >= this.limits.perGroupPerMinute) {
-        wait = Math.max(wait, (chat.minute[0] as number) + minute - now);
+        blocked = Math.max(blocked, (chat.minute[0] as number) + minute - now);
       }
-      if (wait <= 0) {
-        this.nextGlobal = Math.max(this.nextGlobal, now) + globalGap;
-        chat.next = now + chatGap;
-        if (isGroup) chat.minute.push(now);
-        return;
+      if (blocked > 0) {
+        await sleep(Math.ceil(blocked));
+        continue;
       }
-      await sleep(Math.ceil(wait));
+      const at = Math.max(now, this.nextGlobal, chat.next);
+      this.nextGlobal = at + globalGap;
+      chat.next = at + chatGap;
+      if (isGroup) chat.minute.push(at);
+      // Under a millisecond early is within a timer's own precision: sent now, the reserved
+      // spacing still holds the pace.
+      if (at - now >= 1) {
+        await sleep(Math.floor(at - now));
+        now = Date.now();
+      }
+      // A 429 during the wait pauses everyone, this message too.
+      if (this.pausedUntil <= now) return;
     }
   }
 

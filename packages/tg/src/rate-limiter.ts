@@ -33,6 +33,11 @@ export class RateLimiter {
   private readonly limits: RateLimits;
   private readonly margin: number;
   private nextGlobal = 0;
+  /** Spacing between any two messages, in ms. */
+  private readonly globalGap: number;
+  /** Messages waiting for a global slot, in arrival order. */
+  private readonly waiting: Array<() => void> = [];
+  private releaseTimer: NodeJS.Timeout | undefined;
   /** Until when every chat waits (a 429's `retry_after`). */
   private pausedUntil = 0;
   private readonly chats = new Map<
@@ -44,6 +49,7 @@ export class RateLimiter {
   constructor(limits: RateLimits = TELEGRAM_LIMITS, options: { margin?: number } = {}) {
     this.limits = limits;
     this.margin = options.margin ?? 0.05;
+    this.globalGap = (1000 / limits.globalPerSecond) * (1 + this.margin);
   }
 
   /**
@@ -96,14 +102,13 @@ export class RateLimiter {
   }
 
   /**
-   * Reserves the message's slot (the first moment the global and chat spacing allow, in
-   * arrival order) and waits for it with one timer. Waiters never poll: a burst of sends costs
-   * one timer each, not one per millisecond each. A group past its minute window, or a pause,
-   * is waited out before reserving, so it holds no slot others could use.
+   * Waits until this chat may send (its own spacing, its group's minute window, a pause), then
+   * for a global slot. Waiters never poll: each waits on at most one timer of its own, and the
+   * global queue is released by one shared timer, so a burst costs a timer per message, not
+   * one per millisecond per message.
    */
   private async admit(key: string, chat: { next: number; minute: number[] }) {
     const slow = 1 + this.margin;
-    const globalGap = (1000 / this.limits.globalPerSecond) * slow;
     const chatGap = (1000 / this.limits.perChatPerSecond) * slow;
     const minute = 60_000 * slow;
     const isGroup = key.startsWith("-");
@@ -111,27 +116,58 @@ export class RateLimiter {
       let now = Date.now();
       while (chat.minute.length > 0 && (chat.minute[0] as number) <= now - minute)
         chat.minute.shift();
-      let blocked = this.pausedUntil - now;
+      let wait = Math.max(this.pausedUntil - now, chat.next - now);
       if (isGroup && chat.minute.length >= this.limits.perGroupPerMinute) {
-        blocked = Math.max(blocked, (chat.minute[0] as number) + minute - now);
+        wait = Math.max(wait, (chat.minute[0] as number) + minute - now);
       }
-      if (blocked > 0) {
-        await sleep(Math.ceil(blocked));
+      if (wait > 0) {
+        await sleep(Math.ceil(wait));
         continue;
       }
-      const at = Math.max(now, this.nextGlobal, chat.next);
-      this.nextGlobal = at + globalGap;
-      chat.next = at + chatGap;
-      if (isGroup) chat.minute.push(at);
-      // Under a millisecond early is within a timer's own precision: sent now, the reserved
-      // spacing still holds the pace.
-      if (at - now >= 1) {
-        await sleep(Math.floor(at - now));
-        now = Date.now();
-      }
-      // A 429 during the wait pauses everyone, this message too.
-      if (this.pausedUntil <= now) return;
+      await this.globalSlot();
+      now = Date.now();
+      // A 429 while this message waited for its slot: it waits out the pause too.
+      if (this.pausedUntil > now) continue;
+      chat.next = now + chatGap;
+      if (isGroup) chat.minute.push(now);
+      return;
     }
+  }
+
+  /** Resolves when the global spacing allows one more message, first come first served. */
+  private globalSlot(): Promise<void> {
+    if (this.waiting.length === 0 && this.releaseOne(Date.now())) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.release();
+    });
+  }
+
+  /**
+   * Takes the next global slot if it is due. The spacing counts from when a message actually
+   * leaves (a late timer does not make the next ones bunch up). Only when the spacing is
+   * under a millisecond (limits above 1,000 a second, which millisecond timers could not
+   * reach) may a message use up to a millisecond of unused time; at Telegram's limits the
+   * spacing is never shortened, which keeps the margin for network jitter.
+   */
+  private releaseOne(now: number): boolean {
+    if (this.nextGlobal > now || this.pausedUntil > now) return false;
+    const credit = this.globalGap < 1 ? 1 : 0;
+    this.nextGlobal = Math.max(this.nextGlobal, now - credit) + this.globalGap;
+    return true;
+  }
+
+  /** Lets waiting messages go as their slots come due, on one timer. */
+  private release(): void {
+    if (this.releaseTimer !== undefined) return;
+    const now = Date.now();
+    while (this.waiting.length > 0 && this.releaseOne(now)) this.waiting.shift()?.();
+    if (this.waiting.length === 0) return;
+    const wait = Math.max(this.nextGlobal - now, this.pausedUntil - now, 1);
+    this.releaseTimer = setTimeout(() => {
+      this.releaseTimer = undefined;
+      this.release();
+    }, Math.ceil(wait));
   }
 
   /** Drops idle chats (nothing queued, nothing recent), so the map stays small. */

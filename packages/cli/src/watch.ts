@@ -1,5 +1,4 @@
 import { basename, relative, sep } from "node:path";
-import { watch } from "chokidar";
 
 /** Folders whose changes never restart the bot. */
 const IGNORED_DIRS = new Set(["node_modules", ".git", ".kamihi", "dist", "logs", "coverage"]);
@@ -14,6 +13,8 @@ export async function watchProject(
   root: string,
   onChange: (path: string) => void,
 ): Promise<{ close(): Promise<void> }> {
+  // Only `kamihi dev` watches: the other commands never load the watcher.
+  const { watch } = await import("chokidar");
   const watcher = watch(root, {
     ignoreInitial: true,
     ignored: (path) => {

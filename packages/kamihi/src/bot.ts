@@ -1,5 +1,6 @@
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
-import { type AdminServer, createAdmin, loginLinks } from "@kamihi/admin";
+import type { AdminServer } from "@kamihi/admin";
 import { loadSettings, type SettingsInput } from "@kamihi/config";
 import {
   type ActionRegistry,
@@ -23,7 +24,6 @@ import { createTemplateEngine } from "@kamihi/templates";
 import { createTelegrafTransport } from "@kamihi/tg";
 import { createUserService } from "@kamihi/users";
 import { pino } from "pino";
-import pinoPretty from "pino-pretty";
 import { Composer, type Context, type Middleware } from "telegraf";
 import { Access } from "./access.js";
 import { type ActionHandler, type ActionOptions, Registry } from "./actions.js";
@@ -342,6 +342,8 @@ export class Kamihi {
 
   private async startNow(options: StartOptions): Promise<void> {
     const { root, settings, log, registry, store, ownsStore, users } = await this.open(options);
+    // The web admin's modules load while the store and Telegram start (see startAdmin).
+    if (options.admin === true && settings.web.enabled) loadAdmin().catch(() => {});
     const templates =
       this.parts.templates ??
       createTemplateEngine({ root, watch: options.watch ?? false, logger: log });
@@ -509,11 +511,13 @@ export class Kamihi {
     const { settings, log, store, users, dispatcher, stats } = running;
     if (!settings.web.enabled) {
       if (settings.web.publicUrl !== undefined) {
+        const { loginLinks } = await loadAdmin();
         dispatcher.adminLink = loginLinks(store, settings.web.publicUrl);
       }
       return;
     }
     try {
+      const { createAdmin } = await loadAdmin();
       const admin = await createAdmin({
         users,
         actions: running.registry,
@@ -584,6 +588,13 @@ export class Kamihi {
   }
 }
 
+/** The web admin (Fastify and its plugins), imported only when it runs: one import per process. */
+let admin: Promise<typeof import("@kamihi/admin")> | undefined;
+function loadAdmin(): Promise<typeof import("@kamihi/admin")> {
+  admin ??= import("@kamihi/admin");
+  return admin;
+}
+
 /**
  * The default logger: JSON lines, or readable lines on a terminal (`log.format: auto`, the
  * default) or when asked (`pretty`).
@@ -596,6 +607,10 @@ function createLogger(settings: Settings): Logger {
   // Written at once: a line is never lost when the process exits or dies, and never lands
   // after what the CLI prints next ("Stopped."). A bot logs little enough for that.
   if (!pretty) return pino(options, pino.destination({ dest: 1, sync: true })) as unknown as Logger;
+  // Loaded only for readable logs: JSON lines do without it.
+  const { build: pinoPretty } = createRequire(import.meta.url)(
+    "pino-pretty",
+  ) as typeof import("pino-pretty");
   const stream = pinoPretty({
     colorize: process.stdout.isTTY === true,
     ignore: "pid,hostname,app",

@@ -3,11 +3,21 @@
  * The `kamihi` command: the commands of `@kamihi/cli`, wired to the project in the current
  * folder (or `--root`) through the bot singleton.
  */
-import { createRequire } from "node:module";
-import { runCli } from "@kamihi/cli";
+import { createRequire, enableCompileCache } from "node:module";
 import type { LogFn, Logger } from "@kamihi/core";
-import { createProjectHost } from "./host.js";
-import { bot } from "./index.js";
+import type { Kamihi } from "./bot.js";
+
+// Node keeps what it compiles (Kamihi, its packages, the project's TypeScript) on disk, so the
+// next start skips that work; NODE_DISABLE_COMPILE_CACHE=1 turns it off. Everything else is
+// imported after this line, and only by the commands that use it.
+enableCompileCache();
+
+const [{ runCli }, { createProjectHost }] = await Promise.all([
+  import("@kamihi/cli"),
+  import("./host.js"),
+]);
+/** The bot of this process, with the runtime behind it: loaded by the commands that use it. */
+const runtime = async (): Promise<Kamihi> => (await import("./index.js")).bot;
 
 const { version } = createRequire(import.meta.url)("../package.json") as { version: string };
 
@@ -50,9 +60,9 @@ const code = await runCli(process.argv.slice(2), {
   version,
   stdout: process.stdout,
   stderr: process.stderr,
-  open: async (root) => bot.configure({ logger }).load({ root }),
+  open: async (root) => (await runtime()).configure({ logger }).load({ root }),
   project: {
-    host: createProjectHost(bot),
+    host: createProjectHost(runtime),
     shutdown,
     interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
     exitCode: (value) => {

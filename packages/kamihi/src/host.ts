@@ -1,15 +1,8 @@
 import { spawn } from "node:child_process";
-import { createRequire } from "node:module";
+import { createRequire, flushCompileCache } from "node:module";
 import { basename } from "node:path";
-import { createAdmin } from "@kamihi/admin";
 import type { DoctorCheck, ProjectHost, RunningBot, RunningPlayground } from "@kamihi/cli";
-import {
-  formatEffectiveSettings,
-  formatSource,
-  type LoadedSettings,
-  loadSettings,
-  type SettingsInput,
-} from "@kamihi/config";
+import type { LoadedSettings, SettingsInput } from "@kamihi/config";
 import {
   isKamihiError,
   KamihiValidationError,
@@ -18,14 +11,11 @@ import {
   type Settings,
   silentLogger,
 } from "@kamihi/core";
-import { createMemoryStore, createStore } from "@kamihi/db";
-import {
-  createEmulator,
-  createPlayground,
-  type Emulator,
-  type PlaygroundUser,
-} from "@kamihi/testing";
-import { createBot, type Kamihi, webOptions } from "./bot.js";
+import type { Emulator, PlaygroundUser } from "@kamihi/testing";
+import type { Kamihi } from "./bot.js";
+
+// Each command imports what it uses when it runs: the web admin, the playground's emulator,
+// the store's drivers and the bot's runtime cost nothing to the commands that do not use them.
 
 /** The oldest Node.js Kamihi supports: the `>=major.minor` of its own `engines.node`. */
 const NODE_MIN = (() => {
@@ -82,16 +72,20 @@ function playgroundBot(root: string): { firstName: string; username: string } {
 
 /**
  * The runtime behind `kamihi run`, `dev`, `playground`, `config`, `doctor`, `test` and `init`,
- * using the process's bot (the singleton that action modules register on).
+ * using the process's bot (the singleton that action modules register on), imported by the
+ * commands that need it.
  */
-export function createProjectHost(bot: Kamihi): ProjectHost {
+export function createProjectHost(runtime: () => Promise<Kamihi>): ProjectHost {
   return {
     async start(root, options): Promise<RunningBot> {
+      const bot = await runtime();
       const emulator =
         options.playground === undefined ? undefined : emulators.get(options.playground);
       if (emulator !== undefined)
         bot.configure({ settings: await playgroundSettings(root, emulator) });
       await bot.start({ root, watch: options.watch, admin: true });
+      // What Node compiled for this start is kept now, not only at a clean exit.
+      flushCompileCache();
       if (emulator !== undefined) await ensurePlaygroundUser(bot);
       const settings = bot.settings;
       const admin = bot.adminUrl;
@@ -123,6 +117,7 @@ export function createProjectHost(bot: Kamihi): ProjectHost {
     },
 
     async playground(root, options) {
+      const { createEmulator, createPlayground } = await import("@kamihi/testing");
       const emulator = await createEmulator({ bot: playgroundBot(root) });
       try {
         const page = await createPlayground({
@@ -147,6 +142,11 @@ export function createProjectHost(bot: Kamihi): ProjectHost {
     },
 
     async admin(root) {
+      const [bot, { createAdmin }, { webOptions }] = await Promise.all([
+        runtime(),
+        import("@kamihi/admin"),
+        import("./bot.js"),
+      ]);
       const project = await bot.load({ root });
       const { settings } = project;
       const server = await createAdmin({
@@ -172,6 +172,7 @@ export function createProjectHost(bot: Kamihi): ProjectHost {
     },
 
     async config(root) {
+      const { formatEffectiveSettings, loadSettings } = await import("@kamihi/config");
       const loaded = await loadSettings({ cwd: root });
       const file =
         loaded.file === undefined ? "no config file (defaults and environment)" : loaded.file;
@@ -215,6 +216,7 @@ export function createProjectHost(bot: Kamihi): ProjectHost {
  * playground's admin among the admins, and its own embedded store unless the project names one.
  */
 async function playgroundSettings(root: string, emulator: Emulator): Promise<SettingsInput> {
+  const { loadSettings } = await import("@kamihi/config");
   const telegram: SettingsInput = {
     token: emulator.token,
     tg: { apiRoot: emulator.apiRoot, mode: "polling" },
@@ -256,6 +258,7 @@ async function* doctor(root: string): AsyncGenerator<DoctorCheck> {
     fix: `install Node.js ${NODE_MIN.join(".")} or newer (for example: nvm install 24)`,
   };
 
+  const { formatSource, loadSettings } = await import("@kamihi/config");
   let loaded: LoadedSettings | undefined;
   try {
     loaded = await loadSettings({ cwd: root });
@@ -320,6 +323,10 @@ async function* doctor(root: string): AsyncGenerator<DoctorCheck> {
     yield { name: "token", status: "ok", detail: `set (from ${formatSource(source)})` };
   }
 
+  const [{ createMemoryStore, createStore }, { createBot }] = await Promise.all([
+    import("@kamihi/db"),
+    import("./bot.js"),
+  ]);
   const store = createStore({
     url: settings.db.url,
     name: settings.db.name,

@@ -43,6 +43,6 @@ export { escapeMarkdown, md } from "./md.js";
 export type { FileSource, MediaOptions } from "./responses.js";
 export { KamihiError } from "@kamihi/core";
 /** Hashes a password for `web.passwordHash` (admin password sign-in). */
-export { hashPassword } from "@kamihi/admin";
+export { hashPassword } from "./hash-password.js";
 /** valibot, for the project's user schema (`models/user.ts`) and question validators. */
 export * as v from "valibot";

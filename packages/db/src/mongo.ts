@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import {
   type Collection,
   type DeleteResult,
@@ -18,11 +19,11 @@ import {
   type UpdateOptions,
   type UpdateResult,
 } from "@kamihi/core";
-import {
-  type Db,
-  type Collection as DriverCollection,
+import type {
+  Db,
+  Collection as DriverCollection,
   MongoClient,
-  type MongoClientOptions,
+  MongoClientOptions,
   MongoServerError,
 } from "mongodb";
 import { idOf, matches, project } from "./by-id.js";
@@ -76,6 +77,7 @@ export interface MongoStoreOptions {
  * during an outage fails with `KAMIHI_DB_OPERATION_FAILED` instead of hanging.
  */
 export function createMongoStore(options: MongoStoreOptions): Store {
+  const { MongoClient, MongoServerError } = driver();
   const prefix = options.collectionPrefix ?? "kamihi_";
   const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
   const operationTimeoutMs = options.operationTimeoutMs ?? 10_000;
@@ -696,3 +698,14 @@ function isQueryShapeError(error: MongoServerError): boolean {
   // BadValue, FailedToParse, TypeMismatch, InvalidOptions, ConflictingUpdateOperators, …
   return [2, 9, 14, 40, 52, 72].includes(Number(error.code));
 }
+
+/**
+ * The MongoDB driver, loaded on first use: a bot on the embedded store never loads it (it is
+ * the largest single part of start-up otherwise). Required rather than imported, so creating a
+ * store stays synchronous; the driver is a CommonJS package either way.
+ */
+function driver(): typeof import("mongodb") {
+  loadedDriver ??= createRequire(import.meta.url)("mongodb") as typeof import("mongodb");
+  return loadedDriver;
+}
+let loadedDriver: typeof import("mongodb") | undefined;

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { KamihiError, type Logger, type Update } from "@kamihi/core";
-import Fastify, { type FastifyInstance } from "fastify";
+import type { FastifyInstance } from "fastify";
 import type { Call } from "./call.js";
 
 /** `tg.webhook.*`. */
@@ -51,6 +51,8 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
   const path = options.settings?.path ?? new URL(url).pathname;
   const secret = options.settings?.secretToken ?? deriveSecret(token);
   const expected = Buffer.from(secret);
+  // Loaded here: a polling bot never needs an HTTP server.
+  const { default: Fastify } = await import("fastify");
   const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 10 * 1024 * 1024 });
   // The secret is checked before the body is read: a stranger's request costs nothing.
   app.addHook("onRequest", async (request, reply) => {

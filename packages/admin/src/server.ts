@@ -21,6 +21,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { fmt } from "./routes/format.js";
 import { isActiveAdmin, type Session, Sessions, sameSecret } from "./sessions.js";
 import { registerSignIn, TooManySignIns } from "./sign-in.js";
+import { SignedInUsers } from "./signed-in-users.js";
 
 /** What the dashboard shows of the bot. */
 export interface BotStatus {
@@ -214,6 +215,9 @@ export async function createAdmin(options: AdminOptions): Promise<AdminServer> {
   await app.register(fastifyView, {
     engine: { eta: new Eta({ views: VIEWS, autoEscape: true, cache: true }) },
     root: VIEWS,
+    // The views ship with the package: compiled once, not read and compiled for every page
+    // (@fastify/view otherwise turns Eta's cache off unless NODE_ENV is production).
+    production: true,
   });
 
   const cookieOptions = {
@@ -223,6 +227,8 @@ export async function createAdmin(options: AdminOptions): Promise<AdminServer> {
     secure,
     signed: true,
   };
+
+  const signedInUsers = new SignedInUsers(users);
 
   async function endSessionsUnlessAdmin(telegramId: number, user: User | null) {
     if (isActiveAdmin(user)) return;
@@ -237,7 +243,7 @@ export async function createAdmin(options: AdminOptions): Promise<AdminServer> {
     if (!unsigned.valid || unsigned.value === null) return undefined;
     const session = await sessions.find(unsigned.value);
     if (session === undefined) return undefined;
-    const user = await users.getUser(session.telegramId);
+    const user = await signedInUsers.get(session.telegramId);
     // Changed outside the admin (the CLI, the bot's code, another instance): ends here.
     if (!isActiveAdmin(user)) {
       await endSessionsUnlessAdmin(session.telegramId, user);
@@ -421,6 +427,7 @@ export async function createAdmin(options: AdminOptions): Promise<AdminServer> {
       return `${server.url}/login/${token}`;
     },
     async close() {
+      signedInUsers.close();
       await app.close();
     },
   };

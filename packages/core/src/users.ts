@@ -65,6 +65,12 @@ export interface UserQuery {
   limit?: number;
   /** Opaque cursor from the previous page. */
   after?: string;
+  /**
+   * Count the matching users only up to this many: past it, `total` is this number and
+   * `moreThanTotal` is true. Counting every match costs a pass over all of them, which a page
+   * that says "more than 1,000" does not need. Default: every match is counted.
+   */
+  countUpTo?: number;
 }
 
 /** One page of users. */
@@ -72,7 +78,10 @@ export interface UserPage<Data extends Record<string, unknown> = Record<string, 
   users: User<Data>[];
   /** Pass as `after` for the next page; absent on the last page. */
   next?: string;
+  /** How many users match the query's filters (whatever the page), or see `moreThanTotal`. */
   total: number;
+  /** More than `total` users match: counting stopped at the query's `countUpTo`. */
+  moreThanTotal?: boolean;
 }
 
 /** What happened when an update's sender was resolved. */

@@ -54,8 +54,9 @@ export interface BenchOptions {
   /** How long a started subject is left alone before it is measured. */
   settleMs: number;
   /**
-   * A run that has not finished its updates after this long stops there: it fails as too slow
-   * (what it answered is still shown) and is not repeated, so the whole bench stays bounded.
+   * A run that has not finished its updates after this long stops there: it is reported as too
+   * slow (what it answered is still shown) and is not repeated, so the whole bench stays
+   * bounded.
    */
   maxRunSeconds: number;
   /** Progress lines. */
@@ -92,6 +93,11 @@ export interface SubjectResult {
   /** Summed over the repetitions. */
   counts: ReplyCounts;
   errors: string[];
+  /**
+   * Runs cut short by the time cap: a missed target, shown in the table, but not a failure
+   * (nothing was lost; the subject was only slower than the bench waits for).
+   */
+  slow?: string[];
   /** Why it did not run. */
   skipped?: string;
 }
@@ -285,7 +291,7 @@ export async function interleave(
         addCounts(result.counts, outcome.counts);
         result.errors.push(...(outcome.problems ?? []));
         if (outcome.incomplete !== undefined) {
-          result.errors.push(outcome.incomplete);
+          result.slow = [...(result.slow ?? []), outcome.incomplete];
           tooSlow.add(subject.id);
           context.options.log(
             `  ${scenario.id} ${rep + 1}/${repetitions} ${subject.label}: ${outcome.incomplete}; not repeated`,

@@ -36,7 +36,7 @@ Options:
   --mongo-conversations <n>   largest conversation count run on MongoDB (default ${DEFAULT_SIZES.mongoConversations})
   --users <n>                 users in the admin's store (default ${DEFAULT_SIZES.users})
   --page-requests <n>         GETs of the users page (default ${DEFAULT_SIZES.pageRequests})
-  --max-run-seconds <n>       a run still busy after this long fails as too slow and is not
+  --max-run-seconds <n>       a run still busy after this long is reported as too slow and is not
                               repeated (default ${DEFAULT_SIZES.maxRunSeconds}), so the bench stays bounded
   --tiny                      the CI test's sizes (seconds, not minutes)
   --kamihi <checkout>         run the Kamihi subjects from another (built) checkout

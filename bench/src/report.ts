@@ -123,8 +123,9 @@ function beforeCells(
   const value = medianOf(subject, metric.key);
   if (value === undefined) {
     // Nothing measured at all: that version could not run it; some figures: not this one.
-    const none = Object.keys(subject.values).length === 0 && subject.errors.length > 0;
-    return [none ? `could not run: ${shortError(subject.errors[0] as string)}` : "—", ""];
+    const why = subject.errors[0] ?? subject.slow?.[0];
+    const none = Object.keys(subject.values).length === 0 && why !== undefined;
+    return [none ? `could not run: ${shortError(why)}` : "—", ""];
   }
   const base = medianOf(
     before.subjects.find((s) => s.subject === "telegraf"),
@@ -149,6 +150,11 @@ function verdict(subject: SubjectResult): string {
   if (subject.errors.length > 0) {
     const runs = subject.errors.length;
     return `FAILED (${runs} problem${runs === 1 ? "" : "s"}): ${shortError(subject.errors[0] as string)}`;
+  }
+  const slow = subject.slow?.[0];
+  if (slow !== undefined) {
+    const found = problems(subject.counts);
+    return `${shortError(slow)}${found === "ok" ? "" : `; ${found}`}`;
   }
   return problems(subject.counts);
 }

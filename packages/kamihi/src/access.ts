@@ -134,7 +134,12 @@ export class Access {
   private async syncEveryone(): Promise<void> {
     let after: string | undefined;
     do {
-      const page = await this.users.listUsers({ limit: 500, ...(after ? { after } : {}) });
+      // Only the pages are needed: no count of everyone on every page.
+      const page = await this.users.listUsers({
+        limit: 500,
+        countUpTo: 1,
+        ...(after ? { after } : {}),
+      });
       for (const user of page.users) {
         if (this.stopped) return;
         await this.syncMenu(user).catch((error: unknown) => {

@@ -75,7 +75,7 @@ async function runStartup(
     metrics,
     subjects,
     notes: [
-      "Kamihi (memory://) imports each action file through tsx and publishes the command menu before polling.",
+      "Kamihi (memory://) loads each action file with Node's type stripping and publishes the command menu before polling.",
     ],
     durationMs: performance.now() - started,
   };

@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import type { FakeBotApi } from "./fake-api.js";
+import { FakeBotApi, type FakeBotApiOptions } from "./fake-api.js";
 import {
   type Checkout,
   dbSettings,
@@ -10,7 +10,14 @@ import {
   writeSettings,
 } from "./kamihi-project.js";
 import { CHAT_BASE, NO_PROBLEMS, type ReplyCounts, USER_NAME } from "./replies.js";
-import { kamihiProject, type LaunchOptions, type Subject } from "./subjects.js";
+import {
+  kamihiProject,
+  type LaunchOptions,
+  launch,
+  type Running,
+  type Subject,
+  TOKEN,
+} from "./subjects.js";
 
 /** Sizes and choices of a bench run. */
 export interface BenchOptions {
@@ -334,6 +341,57 @@ export async function waitForReplies(
   const how = await api.untilStalled(check, 30_000, cap * 1000);
   if (how === "deadline") return { incomplete: `too slow: ${progress()} within ${cap} s` };
   return {};
+}
+
+/** What a measuring run is handed: its own fake Bot API and the subject, started and settled. */
+export interface LaunchedRun {
+  api: FakeBotApi;
+  running: Running;
+  /** Stops the subject at once afterwards: a run cut at its time cap has nothing to drain. */
+  cutShort(): void;
+}
+
+/**
+ * One run of `subject`: a fresh fake Bot API, the subject launched on it (in the prepared
+ * project, if any) and left to settle, then `measure`; the subject and the fake are stopped
+ * whatever happens.
+ */
+export async function withLaunchedSubject(
+  context: BenchContext,
+  subject: Subject,
+  setup: {
+    project: PreparedProject | undefined;
+    fake?: Omit<FakeBotApiOptions, "token">;
+    launch?: Omit<LaunchOptions, "api" | "checkout" | "project" | "store">;
+  },
+  measure: (run: LaunchedRun) => Promise<RunOutcome>,
+): Promise<RunOutcome> {
+  const { options } = context;
+  const { project } = setup;
+  const api = new FakeBotApi({ token: TOKEN, ...setup.fake });
+  await api.start();
+  let running: Running | undefined;
+  // A subject cut short by the time cap is not waited for: its drain measures nothing.
+  let grace = 15_000;
+  try {
+    running = await launch(subject, {
+      ...setup.launch,
+      api,
+      checkout: options.checkout,
+      ...(project === undefined ? {} : { project: project.root, store: project.store }),
+    });
+    await settle(options.settleMs);
+    return await measure({
+      api,
+      running,
+      cutShort: () => {
+        grace = 1000;
+      },
+    });
+  } finally {
+    await running?.stop(grace);
+    await api.close();
+  }
 }
 
 /** Lets a started subject finish its start-up work before it is measured. */

@@ -10,11 +10,11 @@ import {
   type ScenarioResult,
   settle,
   waitForReplies,
+  withLaunchedSubject,
 } from "../bench.js";
-import { FakeBotApi } from "../fake-api.js";
 import { cpuMicros, rssBytes } from "../proc.js";
 import { checkHelloReplies, helloUpdates } from "../replies.js";
-import { ALL_SUBJECTS, launch, type Running, type Subject, TOKEN } from "../subjects.js";
+import { ALL_SUBJECTS, type Subject } from "../subjects.js";
 
 const METRICS: Metric[] = [
   { key: "throughput", label: "throughput", unit: "upd/s", better: "higher" },
@@ -80,53 +80,43 @@ async function burstRun(
   project: PreparedProject | undefined,
 ): Promise<RunOutcome> {
   const { options } = context;
-  const api = new FakeBotApi({ token: TOKEN, webhookConcurrency: options.webhookConcurrency });
-  await api.start();
-  let running: Running | undefined;
-  // A subject cut short by the time cap is not waited for: its drain measures nothing.
-  let grace = 15_000;
-  try {
-    running = await launch(subject, {
-      api,
-      checkout: options.checkout,
-      mode,
-      ...(project === undefined ? {} : { project: project.root, store: project.store }),
-    });
-    await settle(options.settleMs);
-    const pid = running.pid;
-    const rssIdle = rssBytes(pid);
-    const updates = helloUpdates(count, options.chats);
-    const cpu0 = cpuMicros(pid);
-    const t0 = performance.now();
-    api.enqueue(updates);
-    const waited = await waitForReplies(
-      context,
-      api,
-      () => api.replies.length >= count,
-      () => `${api.replies.length} of ${count} answered`,
-    );
-    if (waited.incomplete !== undefined) grace = 1000;
-    const cpu = cpuMicros(pid) - cpu0;
-    const last = api.replies.at(-1)?.at ?? performance.now();
-    const rssAfter = rssBytes(pid);
-    // Late duplicates would land now.
-    await settle(Math.min(200, options.settleMs));
-    const { counts, answered, problems } = checkHelloReplies(api, updates);
-    // Cut short by the time cap, the rest was not lost, only not answered yet.
-    if (waited.incomplete !== undefined) counts.lost = 0;
-    return {
-      values: {
-        throughput: answered.size / ((last - t0) / 1000),
-        cpuPerUpdate: cpu / Math.max(1, answered.size),
-        rssIdle,
-        rssAfter,
-      },
-      counts,
-      problems,
-      ...waited,
-    };
-  } finally {
-    await running?.stop(grace);
-    await api.close();
-  }
+  return withLaunchedSubject(
+    context,
+    subject,
+    { project, fake: { webhookConcurrency: options.webhookConcurrency }, launch: { mode } },
+    async ({ api, running, cutShort }) => {
+      const pid = running.pid;
+      const rssIdle = rssBytes(pid);
+      const updates = helloUpdates(count, options.chats);
+      const cpu0 = cpuMicros(pid);
+      const t0 = performance.now();
+      api.enqueue(updates);
+      const waited = await waitForReplies(
+        context,
+        api,
+        () => api.replies.length >= count,
+        () => `${api.replies.length} of ${count} answered`,
+      );
+      if (waited.incomplete !== undefined) cutShort();
+      const cpu = cpuMicros(pid) - cpu0;
+      const last = api.replies.at(-1)?.at ?? performance.now();
+      const rssAfter = rssBytes(pid);
+      // Late duplicates would land now.
+      await settle(Math.min(200, options.settleMs));
+      const { counts, answered, problems } = checkHelloReplies(api, updates);
+      // Cut short by the time cap, the rest was not lost, only not answered yet.
+      if (waited.incomplete !== undefined) counts.lost = 0;
+      return {
+        values: {
+          throughput: answered.size / ((last - t0) / 1000),
+          cpuPerUpdate: cpu / Math.max(1, answered.size),
+          rssIdle,
+          rssAfter,
+        },
+        counts,
+        problems,
+        ...waited,
+      };
+    },
+  );
 }

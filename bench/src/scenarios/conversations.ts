@@ -10,20 +10,11 @@ import {
   type ScenarioResult,
   settle,
   waitForReplies,
+  withLaunchedSubject,
 } from "../bench.js";
-import { FakeBotApi } from "../fake-api.js";
 import { rssBytes } from "../proc.js";
 import { CHAT_BASE, checkOnePerChat, commandUpdate, NO_PROBLEMS } from "../replies.js";
-import {
-  GRAMMY,
-  KAMIHI_PUBLIC,
-  KAMIHI_PUBLIC_MONGO,
-  launch,
-  type Running,
-  type Subject,
-  TELEGRAF,
-  TOKEN,
-} from "../subjects.js";
+import { GRAMMY, KAMIHI_PUBLIC, KAMIHI_PUBLIC_MONGO, type Subject, TELEGRAF } from "../subjects.js";
 
 const SUBJECTS = [TELEGRAF, GRAMMY, KAMIHI_PUBLIC, KAMIHI_PUBLIC_MONGO];
 const PROMPT = "Your name?";
@@ -118,50 +109,40 @@ async function openConversations(
   project: PreparedProject | undefined,
 ): Promise<RunOutcome> {
   const { options } = context;
-  const api = new FakeBotApi({ token: TOKEN });
-  await api.start();
-  let running: Running | undefined;
-  // A subject cut short by the time cap is not waited for: its drain measures nothing.
-  let grace = 15_000;
-  try {
-    running = await launch(subject, {
-      api,
-      checkout: options.checkout,
-      actions: "ask",
-      ...(project === undefined ? {} : { project: project.root, store: project.store }),
-    });
-    await settle(options.settleMs);
-    const chats = new Set<number>();
-    const updates = Array.from({ length: count }, (_, i) => {
-      chats.add(CHAT_BASE + i);
-      return commandUpdate(CHAT_BASE + i, "ask", false);
-    });
-    const t0 = performance.now();
-    api.enqueue(updates);
-    const waited = await waitForReplies(
-      context,
-      api,
-      () => api.replies.length >= count,
-      () => `${api.replies.length} of ${count} prompts sent`,
-    );
-    if (waited.incomplete !== undefined) grace = 1000;
-    const last = api.replies.at(-1)?.at ?? performance.now();
-    // Let write-behind work and garbage collection catch up before reading memory.
-    await settle(options.settleMs);
-    const { counts, problems } = checkOnePerChat(api, chats, PROMPT);
-    const opened = count - counts.lost;
-    if (waited.incomplete !== undefined) counts.lost = 0;
-    return {
-      values: {
-        [`rss${count}`]: rssBytes(running.pid),
-        [`open${count}`]: opened / ((last - t0) / 1000),
-      },
-      counts,
-      problems,
-      ...waited,
-    };
-  } finally {
-    await running?.stop(grace);
-    await api.close();
-  }
+  return withLaunchedSubject(
+    context,
+    subject,
+    { project, launch: { actions: "ask" } },
+    async ({ api, running, cutShort }) => {
+      const chats = new Set<number>();
+      const updates = Array.from({ length: count }, (_, i) => {
+        chats.add(CHAT_BASE + i);
+        return commandUpdate(CHAT_BASE + i, "ask", false);
+      });
+      const t0 = performance.now();
+      api.enqueue(updates);
+      const waited = await waitForReplies(
+        context,
+        api,
+        () => api.replies.length >= count,
+        () => `${api.replies.length} of ${count} prompts sent`,
+      );
+      if (waited.incomplete !== undefined) cutShort();
+      const last = api.replies.at(-1)?.at ?? performance.now();
+      // Let write-behind work and garbage collection catch up before reading memory.
+      await settle(options.settleMs);
+      const { counts, problems } = checkOnePerChat(api, chats, PROMPT);
+      const opened = count - counts.lost;
+      if (waited.incomplete !== undefined) counts.lost = 0;
+      return {
+        values: {
+          [`rss${count}`]: rssBytes(running.pid),
+          [`open${count}`]: opened / ((last - t0) / 1000),
+        },
+        counts,
+        problems,
+        ...waited,
+      };
+    },
+  );
 }

@@ -10,17 +10,10 @@ import {
   type ScenarioResult,
   settle,
   waitForReplies,
+  withLaunchedSubject,
 } from "../bench.js";
-import { FakeBotApi } from "../fake-api.js";
 import { checkHelloReplies, helloUpdates } from "../replies.js";
-import {
-  KAMIHI_PUBLIC,
-  KAMIHI_TEMPLATE,
-  launch,
-  type Running,
-  type Subject,
-  TOKEN,
-} from "../subjects.js";
+import { KAMIHI_PUBLIC, KAMIHI_TEMPLATE, type Subject } from "../subjects.js";
 
 const METRICS: Metric[] = [
   { key: "rate", label: "messages per second", unit: "msg/s", better: "higher", digits: 1 },
@@ -71,40 +64,30 @@ async function pacingRun(
   project: PreparedProject | undefined,
 ): Promise<RunOutcome> {
   const { options } = context;
-  const api = new FakeBotApi({ token: TOKEN, floodLimit: options.floodLimit });
-  await api.start();
-  let running: Running | undefined;
-  // A subject cut short by the time cap is not waited for: its drain measures nothing.
-  let grace = 15_000;
-  try {
-    running = await launch(subject, {
-      api,
-      checkout: options.checkout,
-      limits: "default",
-      ...(project === undefined ? {} : { project: project.root, store: project.store }),
-    });
-    await settle(options.settleMs);
-    const count = options.pacingUpdates;
-    const updates = helloUpdates(count, count);
-    const before = api.replies.length;
-    api.enqueue(updates);
-    const waited = await waitForReplies(
-      context,
-      api,
-      () => api.replies.length - before >= count,
-      () => `${api.replies.length - before} of ${count} answered`,
-    );
-    if (waited.incomplete !== undefined) grace = 1000;
-    await settle(Math.min(200, options.settleMs));
-    const { counts, problems } = checkHelloReplies(api, updates);
-    const sent = api.replies.slice(before);
-    const first = sent[0]?.at ?? 0;
-    const last = sent.at(-1)?.at ?? 0;
-    const rate = sent.length > 1 ? (sent.length - 1) / ((last - first) / 1000) : Number.NaN;
-    if (waited.incomplete !== undefined) counts.lost = 0;
-    return { values: { rate, ofLimit: rate / options.floodLimit }, counts, problems, ...waited };
-  } finally {
-    await running?.stop(grace);
-    await api.close();
-  }
+  return withLaunchedSubject(
+    context,
+    subject,
+    { project, fake: { floodLimit: options.floodLimit }, launch: { limits: "default" } },
+    async ({ api, cutShort }) => {
+      const count = options.pacingUpdates;
+      const updates = helloUpdates(count, count);
+      const before = api.replies.length;
+      api.enqueue(updates);
+      const waited = await waitForReplies(
+        context,
+        api,
+        () => api.replies.length - before >= count,
+        () => `${api.replies.length - before} of ${count} answered`,
+      );
+      if (waited.incomplete !== undefined) cutShort();
+      await settle(Math.min(200, options.settleMs));
+      const { counts, problems } = checkHelloReplies(api, updates);
+      const sent = api.replies.slice(before);
+      const first = sent[0]?.at ?? 0;
+      const last = sent.at(-1)?.at ?? 0;
+      const rate = sent.length > 1 ? (sent.length - 1) / ((last - first) / 1000) : Number.NaN;
+      if (waited.incomplete !== undefined) counts.lost = 0;
+      return { values: { rate, ofLimit: rate / options.floodLimit }, counts, problems, ...waited };
+    },
+  );
 }

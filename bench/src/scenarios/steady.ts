@@ -10,11 +10,11 @@ import {
   type ScenarioResult,
   settle,
   waitForReplies,
+  withLaunchedSubject,
 } from "../bench.js";
-import { FakeBotApi } from "../fake-api.js";
 import { checkHelloReplies, helloUpdates } from "../replies.js";
 import { percentile } from "../stats.js";
-import { ALL_SUBJECTS, launch, type Running, type Subject, TOKEN } from "../subjects.js";
+import { ALL_SUBJECTS, type Subject } from "../subjects.js";
 
 const METRICS: Metric[] = [
   { key: "p50", label: "latency p50", unit: "ms", better: "lower", digits: 1 },
@@ -59,18 +59,7 @@ async function steadyRun(
   project: PreparedProject | undefined,
 ): Promise<RunOutcome> {
   const { options } = context;
-  const api = new FakeBotApi({ token: TOKEN });
-  await api.start();
-  let running: Running | undefined;
-  // A subject cut short by the time cap is not waited for: its drain measures nothing.
-  let grace = 15_000;
-  try {
-    running = await launch(subject, {
-      api,
-      checkout: options.checkout,
-      ...(project === undefined ? {} : { project: project.root, store: project.store }),
-    });
-    await settle(options.settleMs);
+  return withLaunchedSubject(context, subject, { project }, async ({ api, cutShort }) => {
     const count = Math.max(1, Math.round(options.rate * options.steadySeconds));
     const updates = helloUpdates(count, options.chats);
     // Queued on a schedule (not a fixed interval), so timer drift never changes the rate.
@@ -97,7 +86,7 @@ async function steadyRun(
       () => api.replies.length >= count,
       () => `${api.replies.length} of ${count} answered`,
     );
-    if (waited.incomplete !== undefined) grace = 1000;
+    if (waited.incomplete !== undefined) cutShort();
     await settle(Math.min(200, options.settleMs));
     const { counts, answered, problems } = checkHelloReplies(api, updates);
     const latencies: number[] = [];
@@ -112,8 +101,5 @@ async function steadyRun(
       problems,
       ...waited,
     };
-  } finally {
-    await running?.stop(grace);
-    await api.close();
-  }
+  });
 }

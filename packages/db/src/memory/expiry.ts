@@ -1,6 +1,7 @@
 import type { Document } from "@kamihi/core";
 import { resolve } from "mingo/util";
 import type { TtlRule } from "../common.js";
+import { siftDown, siftUp } from "./heap.js";
 
 /**
  * When a document expires under TTL rules (ms since the epoch), or `undefined` if never.
@@ -46,16 +47,7 @@ export class ExpiryQueue<H> {
   }
 
   push(due: Due<H>): void {
-    const heap = this.#heap;
-    heap.push(due);
-    let at = heap.length - 1;
-    while (at > 0) {
-      const parent = (at - 1) >> 1;
-      if ((heap[parent] as Due<H>).at <= due.at) break;
-      heap[at] = heap[parent] as Due<H>;
-      at = parent;
-    }
-    heap[at] = due;
+    siftUp(this.#heap, due, earliestFirst);
   }
 
   /** The earliest entry, if it is due at `now`. */
@@ -69,20 +61,12 @@ export class ExpiryQueue<H> {
     const head = heap[0];
     const last = heap.pop();
     if (head === undefined || last === undefined || heap.length === 0) return head;
-    let at = 0;
-    for (;;) {
-      const left = 2 * at + 1;
-      if (left >= heap.length) break;
-      const right = left + 1;
-      const child =
-        right < heap.length && (heap[right] as Due<H>).at < (heap[left] as Due<H>).at
-          ? right
-          : left;
-      if ((heap[child] as Due<H>).at >= last.at) break;
-      heap[at] = heap[child] as Due<H>;
-      at = child;
-    }
-    heap[at] = last;
+    siftDown(heap, last, earliestFirst);
     return head;
   }
+}
+
+/** The heap's order: the earliest expiry compares greatest, so it is the head. */
+function earliestFirst<H>(a: Due<H>, b: Due<H>): number {
+  return b.at - a.at;
 }

@@ -1,6 +1,7 @@
 import type { Document, FindOptions } from "@kamihi/core";
 import { find as mingoFind } from "mingo";
 import { resolve } from "mingo/util";
+import { siftDown, siftUp } from "./heap.js";
 import { field } from "./keys.js";
 
 type Sort = NonNullable<FindOptions["sort"]>;
@@ -84,34 +85,6 @@ function selectBest<T extends { doc: Document }>(
     }
   }
   return heap.sort(compare).map((ranked) => ranked.item);
-}
-
-function siftUp<R>(heap: R[], item: R, compare: (a: R, b: R) => number): void {
-  let at = heap.length;
-  heap.push(item);
-  while (at > 0) {
-    const parent = (at - 1) >> 1;
-    if (compare(heap[parent] as R, item) >= 0) break;
-    heap[at] = heap[parent] as R;
-    at = parent;
-  }
-  heap[at] = item;
-}
-
-/** Replaces the head with `item` and restores the heap. */
-function siftDown<R>(heap: R[], item: R, compare: (a: R, b: R) => number): void {
-  let at = 0;
-  for (;;) {
-    const left = 2 * at + 1;
-    if (left >= heap.length) break;
-    const right = left + 1;
-    const child =
-      right < heap.length && compare(heap[right] as R, heap[left] as R) > 0 ? right : left;
-    if (compare(heap[child] as R, item) <= 0) break;
-    heap[at] = heap[child] as R;
-    at = child;
-  }
-  heap[at] = item;
 }
 
 /** Values whose order is plain: null (or missing), numbers but NaN, strings, booleans, dates. */

@@ -4,13 +4,17 @@
  */
 export const errorCodes = {
   KAMIHI_CONFIG_INVALID: "A setting has a value that does not match what Kamihi expects.",
+  KAMIHI_CONFIG_TOKEN_MISSING: "The bot token is not set, so the bot cannot reach Telegram.",
   KAMIHI_DB_UNREACHABLE: "The database did not answer within the start-up time limit.",
   KAMIHI_DB_OPERATION_FAILED: "A database operation failed or timed out while the bot was running.",
   KAMIHI_DB_DUPLICATE_KEY: "A write would break a unique index.",
   KAMIHI_DB_INVALID_QUERY: "A query or update has a shape the store cannot run.",
   KAMIHI_DB_NOT_WRITABLE: "The embedded store's data file cannot be created or written.",
   KAMIHI_DB_LOCKED: "Another process has the embedded store's data file open.",
+  KAMIHI_DB_UNREADABLE:
+    "The embedded store's data file cannot be read, or is not a Kamihi data file.",
   KAMIHI_ACTION_INVALID_COMMAND: "An action declares a command Telegram would reject.",
+  KAMIHI_ACTION_NOT_A_FUNCTION: "bot.action() was given something that is not a function.",
   KAMIHI_ACTION_DUPLICATE_COMMAND: "Two actions declare the same command.",
   KAMIHI_TG_REQUEST_FAILED: "The Telegram Bot API answered a request with an error.",
   KAMIHI_TG_BLOCKED:
@@ -26,15 +30,27 @@ export const errorCodes = {
   KAMIHI_ACTION_BAD_RESPONSE: "An action returned something that is not a response.",
   KAMIHI_BOT_RUNNING: "The bot is running; this can only be done before it starts.",
   KAMIHI_BOT_NOT_RUNNING: "The bot is not running yet.",
+  KAMIHI_BOT_MIDDLEWARE_UNSUPPORTED:
+    "bot.use() added middleware, but the transport given to the bot takes none.",
   KAMIHI_USER_NOT_FOUND: "No user has that Telegram id.",
   KAMIHI_USER_EXISTS: "A user with that Telegram id already exists.",
   KAMIHI_USER_INVALID: "User fields (or the project's custom user data) failed validation.",
+  KAMIHI_USER_QUERY_INVALID: "A user listing was given a filter, cursor or count it cannot use.",
   KAMIHI_ROLE_NOT_FOUND: "No role has that name.",
+  KAMIHI_ROLE_INVALID_NAME: "A role name is empty, too long or has characters a role cannot have.",
   KAMIHI_ROLE_EXISTS: "A role with that name already exists.",
   KAMIHI_PERMISSION_UNKNOWN_ACTION: "A permission names an action the bot does not have.",
+  KAMIHI_CREATE_INVALID_OPTION:
+    "create-kamihi was given an option it cannot use (a name, token, URL or admin id).",
+  KAMIHI_CREATE_TARGET_EXISTS: "create-kamihi's target exists and is not an empty folder.",
+  KAMIHI_CREATE_WRITE_FAILED: "create-kamihi could not write the new project's files.",
+  KAMIHI_CREATE_INSTALL_FAILED:
+    "Installing the new project's dependencies failed; its files are in place.",
   KAMIHI_CLI_USAGE: "A command line has a missing, unknown or invalid argument.",
   KAMIHI_WEB_UNAVAILABLE:
     "The web admin could not start (its port is taken, or the address is wrong).",
+  KAMIHI_PACKAGE_MISSING:
+    "A command or entry point needs an optional package that is not installed.",
   KAMIHI_INTERNAL_BUG: "Kamihi reached a state it should never reach; this is a bug to report.",
 } as const;
 
@@ -59,7 +75,7 @@ export interface KamihiErrorOptions {
  * catch (err) { if (isKamihiError(err, "KAMIHI_DB_UNREACHABLE")) { … } }
  * ```
  */
-export class KamihiError<Code extends string = KamihiErrorCode> extends Error {
+export class KamihiError<Code extends KamihiErrorCode = KamihiErrorCode> extends Error {
   override name = "KamihiError";
   /** The stable code of this error, e.g. `KAMIHI_DB_UNREACHABLE`. */
   readonly code: Code;
@@ -92,12 +108,12 @@ export class KamihiError<Code extends string = KamihiErrorCode> extends Error {
  * Tells whether `value` is a {@link KamihiError}, optionally with a given code. Works across
  * copies of `@kamihi/core` in one process (it checks the shape, not the prototype).
  */
-export function isKamihiError<Code extends string = KamihiErrorCode>(
+export function isKamihiError<Code extends KamihiErrorCode = KamihiErrorCode>(
   value: unknown,
   code?: Code,
 ): value is KamihiError<Code> {
   if (!(value instanceof Error)) return false;
-  const candidate = value as Partial<KamihiError<string>>;
+  const candidate = value as { name?: unknown; code?: unknown };
   if (candidate.name !== "KamihiError" && candidate.name !== "KamihiValidationError") return false;
   if (typeof candidate.code !== "string") return false;
   return code === undefined || candidate.code === code;
@@ -122,7 +138,7 @@ export interface ValidationIssue {
  * so one run shows everything to fix.
  */
 export class KamihiValidationError<
-  Code extends string = KamihiErrorCode,
+  Code extends KamihiErrorCode = KamihiErrorCode,
 > extends KamihiError<Code> {
   override name = "KamihiValidationError";
   /** Every problem found, in a stable order. */
@@ -137,6 +153,21 @@ export class KamihiValidationError<
     super(code, formatValidationMessage(summary, issues), options);
     this.issues = issues;
   }
+}
+
+/**
+ * Tells whether `value` is a {@link KamihiValidationError} (it carries `issues`), optionally
+ * with a given code. Like {@link isKamihiError}, it checks the shape, not the prototype.
+ */
+export function isKamihiValidationError<Code extends KamihiErrorCode = KamihiErrorCode>(
+  value: unknown,
+  code?: Code,
+): value is KamihiValidationError<Code> {
+  return (
+    isKamihiError(value, code) &&
+    value.name === "KamihiValidationError" &&
+    Array.isArray((value as { issues?: unknown }).issues)
+  );
 }
 
 /**

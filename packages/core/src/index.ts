@@ -11,6 +11,7 @@ export {
   formatValidationIssue,
   formatValidationMessage,
   isKamihiError,
+  isKamihiValidationError,
   KamihiError,
   KamihiValidationError,
 } from "./errors.js";
@@ -100,5 +101,8 @@ export type {
 export { checkCommandName, COMMAND_PATTERN } from "./commands.js";
 
 // Helpers
+export { escapeMarkdown } from "./markdown.js";
+export type { Clock } from "./clock.js";
+export { systemClock } from "./clock.js";
 export { assertNoOperators, literal } from "./literal.js";
 export { redactTokens, redactUrlCredentials } from "./redact.js";

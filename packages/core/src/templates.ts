@@ -11,10 +11,16 @@ export interface TemplateSet {
   render(name: string, data?: Record<string, unknown>): Promise<string>;
 }
 
-/** Finds and renders templates for actions. The default is Eta (`@kamihi/templates`). */
+/**
+ * Finds and renders templates for actions. The default is Eta (`@kamihi/templates`).
+ * Interpolated values are escaped with `escapeMarkdown` from `@kamihi/core` (the escaping
+ * contract), unless a template marks them raw.
+ */
 export interface TemplateEngine {
   /** The templates of the action whose files live in `actionDir`. */
   forAction(actionDir: string): TemplateSet;
   /** Re-reads every template from disk (hot reload). */
   reload(): Promise<void>;
+  /** Releases what the engine holds (file watchers in dev); called once when the bot stops. */
+  close?(): void | Promise<void>;
 }

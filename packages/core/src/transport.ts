@@ -133,9 +133,9 @@ export interface DownloadedFile {
 }
 
 /** What a transport hands over with each update besides the update itself. */
-export interface UpdateContext {
+export interface UpdateContext<Raw = unknown> {
   /** The escape hatch: the Telegraf context for the default transport. */
-  raw: unknown;
+  raw: Raw;
 }
 
 /**
@@ -145,7 +145,10 @@ export interface UpdateContext {
  * transport waits for these promises before taking more (polling fetches no further), which
  * is how a receiver bounds the work in flight.
  */
-export type UpdateHandler = (update: Update, context: UpdateContext) => Promise<void>;
+export type UpdateHandler<Raw = unknown> = (
+  update: Update,
+  context: UpdateContext<Raw>,
+) => Promise<void>;
 
 /** Options of {@link Transport.start}. */
 export interface TransportStartOptions {
@@ -158,20 +161,32 @@ export interface TransportStartOptions {
 
 /**
  * Telegram I/O. The default is Telegraf (polling or webhook); tests point it at the Bot API
- * emulator of `@kamihi/testing`.
+ * emulator of `@kamihi/testing`. `Raw` is the client's own per-update context (Telegraf's
+ * `Context` for the default), handed to actions as `tg`.
+ *
+ * Lifecycle: {@link Transport.getMe} works before anything else; {@link Transport.start}
+ * begins receiving; {@link Transport.stop} ends receiving and releases what the transport
+ * holds (servers, timers). Sending works between getMe and stop.
  */
-export interface Transport {
+export interface Transport<Raw = unknown> {
   /** The bot's identity (`getMe`); callable before {@link Transport.start}. */
   getMe(): Promise<BotInfo>;
   /** Starts receiving updates (polling or webhook) and hands each to `onUpdate`. */
-  start(onUpdate: UpdateHandler, options?: TransportStartOptions): Promise<void>;
+  start(onUpdate: UpdateHandler<Raw>, options?: TransportStartOptions): Promise<void>;
   /** Stops receiving updates and waits for the hand-overs in progress. */
   stop(): Promise<void>;
   /**
    * The context this transport hands over with `update`, for an update taken in earlier and
    * handled later (after a restart). Without it, such updates come with `raw: undefined`.
    */
-  contextFor?(update: Update): UpdateContext;
+  contextFor?(update: Update): UpdateContext<Raw>;
+  /**
+   * Runs the transport's own raw middleware (Telegraf's, for the default; `bot.use()` adds to
+   * it) around Kamihi's handling of one update, inside that chat's turn. `next` is Kamihi's
+   * handling: middleware that does not call it stops the update there. Without this method
+   * (or without middleware) Kamihi handles every update directly.
+   */
+  around?(context: UpdateContext<Raw>, next: () => Promise<void>): Promise<void>;
   /** Sends a message (several Telegram messages when text must be split) through the rate limiter. */
   send(chatId: ChatId, message: OutgoingMessage): Promise<MessageRef[]>;
   /** Replaces the text (or caption) and keyboard of a sent message. */

@@ -126,6 +126,18 @@ export interface AccessControl {
  * checks, and the CRUD the CLI and the admin use. The default is `@kamihi/users`.
  */
 export interface UserService extends AccessControl {
+  /**
+   * Prepares what the service needs (indexes, caches) before the first call; called once by
+   * the bot at start. Optional: a service that needs nothing omits it.
+   */
+  init?(): Promise<void>;
+  /** Releases what the service holds (timers, pending writes); called once when the bot stops. */
+  close?(): Promise<void>;
+  /**
+   * Makes these Telegram ids admins (`users.admins`): creates the users that do not exist
+   * (active), and sets `isAdmin` on those that do. Called by the bot at every start.
+   */
+  ensureAdmins(telegramIds: readonly number[]): Promise<void>;
   /** Finds (or registers, as the registration setting says) the sender of an update. */
   resolve(from: TelegramUser): Promise<Resolution>;
   getUser(telegramId: number): Promise<User | null>;

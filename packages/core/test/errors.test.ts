@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import {
   errorCodes,
@@ -99,6 +99,16 @@ describe("error reference", () => {
     const doc = readFileSync(new URL("../../../docs/errors.md", import.meta.url), "utf8");
     const missing = Object.keys(errorCodes).filter((code) => !doc.includes(`## ${code}\n`));
     assert.deepEqual(missing, [], `add a "## CODE" section to docs/errors.md for each`);
+  });
+
+  it("has no code that nothing raises (a stale entry would mislead whoever branches on it)", () => {
+    const packages = new URL("../../", import.meta.url);
+    const sources = readdirSync(packages, { recursive: true, encoding: "utf8" })
+      .filter((path) => /^[^/]+\/src\/.*\.ts$/.test(path) && !path.endsWith("core/src/errors.ts"))
+      .map((path) => readFileSync(new URL(path, packages), "utf8"))
+      .join("\n");
+    const unused = Object.keys(errorCodes).filter((code) => !sources.includes(`"${code}"`));
+    assert.deepEqual(unused, [], "raise each code somewhere, or take it out of the table");
   });
 
   it("uses the KAMIHI_<AREA>_<WHAT> shape for every code", () => {

@@ -57,8 +57,9 @@ type Step = "folder" | "create" | "open";
 /**
  * Checks that `file` can be kept where it is: its folder exists or can be created, a new file
  * can be created beside it (a real write, then removed), and the file, if it exists, opens
- * for reading and writing. Fails at once with `KAMIHI_DB_NOT_WRITABLE` naming the path, the
- * system's reason and what to do, instead of failing on the first write much later.
+ * for writing. Fails at once with `KAMIHI_DB_NOT_WRITABLE` naming the path, the system's
+ * reason and what to do, instead of failing on the first write much later. (A file that can
+ * be written but not read passes: reading it fails next, with `KAMIHI_DB_UNREADABLE`.)
  */
 export async function checkWritableFile(file: string): Promise<void> {
   const folder = dirname(file);
@@ -75,13 +76,24 @@ export async function checkWritableFile(file: string): Promise<void> {
       await unlink(probe).catch(() => {});
     }
     step = "open";
-    const existing = await open(file, "r+").catch((error: NodeJS.ErrnoException) => {
+    const existing = await open(file, "r+").catch(async (error: NodeJS.ErrnoException) => {
       if (error.code === "ENOENT") return undefined;
+      // Writable but not readable: loading it says so, with KAMIHI_DB_UNREADABLE.
+      if (error.code === "EACCES" && (await opensForWriting(file))) return undefined;
       throw error;
     });
     await existing?.close();
   } catch (error) {
     throw notWritableError(file, step, error);
+  }
+}
+
+async function opensForWriting(file: string): Promise<boolean> {
+  try {
+    await (await open(file, "a")).close();
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -3,8 +3,9 @@ import { readFileSync, readlinkSync, realpathSync, unlinkSync } from "node:fs";
 import { link, open, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { KamihiError, type Logger, silentLogger } from "@kamihi/core";
+import { type Clock, KamihiError, type Logger, silentLogger, systemClock } from "@kamihi/core";
 import { describeFsError, makeFolder, notWritableError } from "./file-access.js";
+import { type Repeat, repeatEvery } from "./repeat.js";
 
 /** Options of {@link acquireFileLock}. */
 export interface FileLockOptions {
@@ -21,6 +22,13 @@ export interface FileLockOptions {
   logger?: Logger;
   /** Called once when this process finds its lock gone to another. */
   onLost?: (holder: LockOwner | undefined) => void;
+  /**
+   * What "now" is: a lock's age is measured by it, and refreshes are stamped with it. Default:
+   * the system clock; tests move it forward instead of waiting for a lock to go stale.
+   */
+  clock?: Clock;
+  /** Runs the refreshes. Default: a wall-clock interval; tests tick it by hand. */
+  repeat?: Repeat;
 }
 
 /** What a lock file holds: who holds it, and how to tell whether they still do. */
@@ -115,11 +123,12 @@ export async function acquireFileLock(
     Math.min(options.refreshMs ?? Math.round(staleMs / 6), Math.round(staleMs / 2)),
   );
   const log = options.logger ?? silentLogger;
+  const clock = options.clock ?? systemClock;
   const owner: LockOwner = {
     pid: process.pid,
     command: options.owner ?? describeThisProcess(),
     hostname: hostname(),
-    since: new Date().toISOString(),
+    since: new Date(clock()).toISOString(),
     staleMs,
     token: randomBytes(12).toString("hex"),
   };
@@ -128,10 +137,18 @@ export async function acquireFileLock(
   if (startTime !== undefined) owner.startTime = startTime;
 
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    if (await place(path, owner)) return hold(path, owner, refreshMs, log, options.onLost);
+    if (await place(path, owner)) {
+      return hold(path, owner, {
+        refreshMs,
+        log,
+        clock,
+        repeat: options.repeat ?? repeatEvery,
+        onLost: options.onLost,
+      });
+    }
     const found = await readLock(path);
     if (found === "missing") continue;
-    const stale = staleness(path, found);
+    const stale = staleness(path, found, clock());
     if (stale === undefined) throw lockedError(file, path, found);
     await takeOver(path, found, stale, log);
   }
@@ -221,9 +238,9 @@ function parseOwner(text: string): LockOwner | undefined {
   return undefined;
 }
 
-/** Why the lock found is stale, or `undefined` while its holder holds it. */
-function staleness(path: string, found: Found): string | undefined {
-  const age = Date.now() - found.refreshedAt;
+/** Why the lock found is stale at `now`, or `undefined` while its holder holds it. */
+function staleness(path: string, found: Found, now: number): string | undefined {
+  const age = now - found.refreshedAt;
   const { owner } = found;
   if (owner === undefined) {
     return age > WRITE_GRACE_MS ? "it names no process (the file is damaged)" : undefined;
@@ -237,12 +254,12 @@ function staleness(path: string, found: Found): string | undefined {
       ? undefined
       : "it was left by an earlier process with this process's pid";
   }
-  const now = processIdentity(owner.pid);
-  if (!isRunning(owner.pid) || now.state === "Z" || now.state === "X") {
+  const running = processIdentity(owner.pid);
+  if (!isRunning(owner.pid) || running.state === "Z" || running.state === "X") {
     return `its process (pid ${owner.pid}) is no longer running`;
   }
-  if (owner.startTime !== undefined && now.startTime !== undefined) {
-    if (owner.startTime !== now.startTime) {
+  if (owner.startTime !== undefined && running.startTime !== undefined) {
+    if (owner.startTime !== running.startTime) {
       return `its process (pid ${owner.pid}) is no longer running (the pid is another process's now)`;
     }
   }
@@ -292,20 +309,24 @@ async function takeOver(path: string, found: Found, reason: string, log: Logger)
   await unlink(aside).catch(() => {});
 }
 
-function hold(
-  path: string,
-  owner: LockOwner,
-  refreshMs: number,
-  log: Logger,
-  onLost: FileLockOptions["onLost"],
-): FileLock {
+/** How a held lock is kept: refreshed every `refreshMs` by `repeat`, stamped by `clock`. */
+interface Keeping {
+  refreshMs: number;
+  log: Logger;
+  clock: Clock;
+  repeat: Repeat;
+  onLost: FileLockOptions["onLost"];
+}
+
+function hold(path: string, owner: LockOwner, keeping: Keeping): FileLock {
+  const { log, onLost } = keeping;
   let lost = false;
   let released = false;
   let refreshing: Promise<void> = Promise.resolve();
 
   const lose = (holder: LockOwner | undefined) => {
     lost = true;
-    clearInterval(timer);
+    stopRefreshing();
     held.delete(path);
     log.error(
       { lock: path, holder },
@@ -346,7 +367,7 @@ function hold(
       return;
     }
     if (found.owner?.token !== owner.token) return lose(found.owner);
-    const now = new Date();
+    const now = new Date(keeping.clock());
     await utimes(path, now, now).catch((error: unknown) => {
       log.warn(
         { lock: path, err: error },
@@ -355,10 +376,11 @@ function hold(
     });
   }
 
-  const timer = setInterval(() => {
+  // Refreshes never overlap: each waits for the one before it.
+  const stopRefreshing = keeping.repeat(keeping.refreshMs, () => {
     refreshing = refreshing.then(refresh).catch(() => {});
-  }, refreshMs);
-  timer.unref();
+    return refreshing;
+  });
 
   /** Removes the lock file if it is still ours; synchronous for the process's exit. */
   const removeSync = () => {
@@ -379,7 +401,7 @@ function hold(
     async release() {
       if (released) return;
       released = true;
-      clearInterval(timer);
+      stopRefreshing();
       await refreshing;
       if (held.get(path)?.token === owner.token) held.delete(path);
       if (lost) return;

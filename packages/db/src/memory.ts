@@ -1,37 +1,12 @@
 import { resolve } from "node:path";
-import {
-  type Collection,
-  type Document,
-  type FindOneAndUpdateOptions,
-  type FindOptions,
-  type IndexSpec,
-  type Insertable,
-  isKamihiError,
-  KamihiError,
-  type Logger,
-  type Store,
-  type Stored,
-  silentLogger,
-  type UpdateOptions,
-  type UpdateResult,
-} from "@kamihi/core";
-import { update as mingoUpdate } from "mingo";
-import {
-  assertStorable,
-  checkFilter,
-  checkUpdate,
-  collectionCache,
-  startOnce,
-  withInsertFields,
-  withUpdateFields,
-} from "./common.js";
-import { checkWritableFile } from "./file-access.js";
-import { acquireFileLock, type FileLock, type FileLockOptions } from "./file-lock.js";
-import { createJournal, logPathOf } from "./memory/journal.js";
-import { keyOf } from "./memory/keys.js";
-import { project } from "./memory/project.js";
-import { sortPage } from "./memory/sort.js";
-import { type Entry, Table, type TableEvents } from "./memory/table.js";
+import { type IndexSpec, type Logger, type Store, silentLogger } from "@kamihi/core";
+import { collectionCache, startOnce } from "./common.js";
+import type { FileLockOptions } from "./file-lock.js";
+import { closedError } from "./memory/closed.js";
+import { createMemoryCollection, type MemoryCollectionContext } from "./memory/collection.js";
+import { createStoreFiles, NO_FILES, type StoreFiles } from "./memory/files.js";
+import { createMemoryRunner } from "./memory/operation.js";
+import { Table } from "./memory/table.js";
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -59,8 +34,11 @@ export interface MemoryStoreOptions {
    * Default: 1 MiB.
    */
   compactMinBytes?: number;
-  /** The file's lock: how fast it goes stale, and who this process is to others. */
-  lock?: Pick<FileLockOptions, "staleMs" | "refreshMs" | "owner">;
+  /**
+   * The file's lock: how fast it goes stale, and who this process is to others; for tests, the
+   * clock it judges staleness by and the timer of its refreshes.
+   */
+  lock?: Pick<FileLockOptions, "staleMs" | "refreshMs" | "owner" | "clock" | "repeat">;
   /** Prefix of every collection name. Default: `kamihi_`. */
   collectionPrefix?: string;
   /** Indexes to create when the store connects, by collection name. */
@@ -70,9 +48,6 @@ export interface MemoryStoreOptions {
   logger?: Logger;
 }
 
-/** Changes of a store kept in memory only go nowhere. */
-const NO_EVENTS: TableEvents = { put() {}, delete() {}, indexes() {} };
-
 /**
  * The embedded store (`memory://`): the same {@link Store} in the process, with MongoDB query
  * and update semantics from mingo, unique and TTL indexes, no aliasing (documents are copied
@@ -81,320 +56,78 @@ const NO_EVENTS: TableEvents = { put() {}, delete() {}, indexes() {} };
  * An equality on `_id` or on the first field of an index is answered from that index, and
  * TTL deadlines are kept in order, so an operation costs the documents it touches rather than
  * the collection.
+ *
+ * The pieces live in `memory/`: the tables (`table.ts`), the collection over them
+ * (`collection.ts`, `write.ts`), one operation's run by the store's clock (`operation.ts`),
+ * and the files from lock to close (`files.ts`, `journal.ts`, `load.ts`).
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
   const prefix = options.collectionPrefix ?? "kamihi_";
   const now = options.now ?? (() => new Date());
-  const file =
-    options.file === undefined ? undefined : resolve(options.cwd ?? process.cwd(), options.file);
   const log = (options.logger ?? silentLogger).child({ component: "db" });
   const tables = new Map<string, Table>();
-  let closed = false;
-  let lock: FileLock | undefined;
-  const journal =
-    file === undefined
-      ? undefined
-      : createJournal({
-          file,
+  const files: StoreFiles =
+    options.file === undefined
+      ? NO_FILES
+      : createStoreFiles({
+          file: resolve(options.cwd ?? process.cwd(), options.file),
           flushDelayMs: options.flushDelayMs ?? 20,
           retryDelayMs: options.retryDelayMs ?? 1000,
           compactMinBytes: options.compactMinBytes ?? 1 << 20,
+          ...(options.lock === undefined ? {} : { lock: options.lock }),
           logger: log,
           tables: () => tables.values(),
-          lockLost: () => lock?.lost === true,
         });
-  const events = journal?.events ?? NO_EVENTS;
-
-  async function doConnect() {
-    if (file !== undefined) {
-      // Fail now, naming the path, rather than on the first write (or never, silently).
-      await checkWritableFile(file);
-      await checkWritableFile(logPathOf(file));
-      lock = await acquireFileLock(file, { ...options.lock, logger: log });
-    }
-    try {
-      if (closed) throw closedError();
-      // Afresh, should an earlier attempt have failed half-way.
-      tables.clear();
-      const loaded = await journal?.load();
-      for (const [name, collection] of loaded ?? []) {
-        table(name).load(collection.docs.values(), collection.indexes);
-      }
-      for (const [name, specs] of Object.entries(options.indexes ?? {})) {
-        for (const spec of specs) table(prefix + name).ensureIndex(spec);
-      }
-      journal?.start();
-    } catch (error) {
-      await releaseLock();
-      throw error;
-    }
-  }
-
-  async function releaseLock() {
-    const held = lock;
-    lock = undefined;
-    await held?.release();
-  }
-
-  const start = startOnce(doConnect);
-  function connect(): Promise<void> {
-    return closed ? Promise.reject(closedError()) : start();
-  }
+  let closed = false;
 
   function table(name: string): Table {
     let found = tables.get(name);
     if (found === undefined) {
-      found = new Table(name, events);
+      found = new Table(name, files.events);
       tables.set(name, found);
     }
     return found;
   }
 
-  function makeCollection<T extends Document>(name: string): Collection<T> {
-    const fullName = prefix + name;
-
-    /** Runs one operation after start-up, translating engine errors. */
-    async function run<R>(what: string, fn: (t: Table) => R): Promise<R> {
-      await connect();
-      // close() may have run while this operation waited: it must not write after it.
+  const start = startOnce(async () => {
+    await files.lock();
+    try {
       if (closed) throw closedError();
-      try {
-        const t = table(fullName);
-        t.purge(now().getTime());
-        return fn(t);
-      } catch (error) {
-        if (isKamihiError(error)) throw error;
-        throw new KamihiError(
-          "KAMIHI_DB_INVALID_QUERY",
-          `The embedded store could not run ${what} on ${fullName}: ${(error as Error).message}`,
-          { cause: error, details: { collection: fullName, operation: what } },
-        );
+      // Afresh, should an earlier attempt have failed half-way.
+      tables.clear();
+      for (const [name, collection] of await files.load()) {
+        table(name).load(collection.docs.values(), collection.indexes);
       }
+      for (const [name, specs] of Object.entries(options.indexes ?? {})) {
+        for (const spec of specs) table(prefix + name).ensureIndex(spec);
+      }
+      files.start();
+    } catch (error) {
+      await files.unlock();
+      throw error;
     }
+  });
+  const connect = () => (closed ? Promise.reject(closedError()) : start());
 
-    /** The matching documents, sorted, skipped and limited; the stored ones, not copies. */
-    function matching(
-      t: Table,
-      filter: Document,
-      opts: { sort?: FindOptions["sort"]; skip?: number; limit?: number } = {},
-    ): Document[] {
-      const skip = Math.max(0, opts.skip ?? 0);
-      const limit = opts.limit ? Math.abs(opts.limit) : undefined;
-      if (opts.sort) return sortPage(t.select(filter), opts.sort, skip, limit).map(docOf);
-      const found = t.select(filter, limit === undefined ? undefined : skip + limit);
-      return found.slice(skip).map(docOf);
-    }
+  const context: MemoryCollectionContext = {
+    run: createMemoryRunner({ connect, isClosed: () => closed, table, now }),
+    now,
+  };
 
-    function insert(t: Table, doc: Document): Document {
-      assertStorable(fullName, doc);
-      const stored = structuredClone(withInsertFields(doc, now()));
-      if (Array.isArray(stored._id)) {
-        throw new KamihiError(
-          "KAMIHI_DB_INVALID_QUERY",
-          `_id cannot be an array (collection ${fullName}); use a string, a number or a sub-document`,
-          { details: { collection: fullName } },
-        );
-      }
-      return t.insert(stored).doc;
-    }
-
-    /** Applies an update to a copy, then swaps the copy in (the table checks uniqueness). */
-    function apply(t: Table, entry: Entry, change: Document): Document {
-      const { $setOnInsert: _ignored, ...operators } = change;
-      const next = structuredClone(entry.doc);
-      mingoUpdate(next, operators, undefined, undefined, { cloneMode: "deep" });
-      if (keyOf(next._id) !== entry.id) {
-        throw new KamihiError(
-          "KAMIHI_DB_INVALID_QUERY",
-          `An update cannot change _id (collection ${fullName})`,
-        );
-      }
-      t.replace(entry, next);
-      return next;
-    }
-
-    /** The document an upsert inserts: the filter's equalities, then the update. */
-    function upsertDocument(filter: Document, change: Document): Document {
-      const doc: Document = {};
-      const equalities = (clauses: Document) => {
-        for (const [key, value] of Object.entries(clauses)) {
-          if (key === "$and" && Array.isArray(value)) {
-            for (const clause of value) equalities(clause as Document);
-            continue;
-          }
-          if (key.startsWith("$")) continue;
-          if (isOperatorObject(value)) {
-            if ("$eq" in (value as Document)) setDotted(doc, key, (value as Document).$eq);
-            continue;
-          }
-          setDotted(doc, key, value);
-        }
-      };
-      equalities(filter);
-      const { $setOnInsert, ...operators } = change;
-      for (const [key, value] of Object.entries(($setOnInsert as Document | undefined) ?? {})) {
-        setDotted(doc, key, structuredClone(value));
-      }
-      mingoUpdate(doc, operators, undefined, undefined, { cloneMode: "deep" });
-      return doc;
-    }
-
-    function updateDocs(
-      t: Table,
-      kind: "one" | "many",
-      filter: unknown,
-      update: unknown,
-      opts: UpdateOptions & { sort?: FindOptions["sort"] } = {},
-    ): { result: UpdateResult; before?: Document; after?: Document } {
-      const base = checkFilter(fullName, filter);
-      const upsert = opts.upsert === true;
-      const change = withUpdateFields(base, checkUpdate(fullName, update), now(), upsert);
-      let targets: Entry[];
-      if (kind === "many") {
-        targets = t.select(base);
-      } else if (opts.sort) {
-        targets = sortPage(t.select(base), opts.sort, 0, 1);
-      } else {
-        targets = t.select(base, 1);
-      }
-      if (targets.length === 0) {
-        if (!upsert) return { result: { matchedCount: 0, modifiedCount: 0, upsertedId: null } };
-        const inserted = insert(t, upsertDocument(base, change));
-        return {
-          result: { matchedCount: 0, modifiedCount: 0, upsertedId: String(inserted._id) },
-          after: inserted,
-        };
-      }
-      let before: Document | undefined;
-      let after: Document | undefined;
-      for (const entry of targets) {
-        before ??= entry.doc;
-        const next = apply(t, entry, change);
-        after ??= next;
-      }
-      return {
-        result: { matchedCount: targets.length, modifiedCount: targets.length, upsertedId: null },
-        ...(before === undefined ? {} : { before }),
-        ...(after === undefined ? {} : { after }),
-      };
-    }
-
-    const out = <R>(doc: Document) => structuredClone(doc) as R;
-    return {
-      name,
-      findOne: (filter, opts) =>
-        run("findOne", (t) => {
-          const query = checkFilter(fullName, filter);
-          const [first] = project(
-            matching(t, query, { ...(opts?.sort ? { sort: opts.sort } : {}), limit: 1 }),
-            opts?.projection,
-          );
-          return first === undefined ? null : out<Stored<T>>(first);
-        }),
-      find: (filter, opts: FindOptions = {}) =>
-        run("find", (t) => {
-          const found = matching(t, checkFilter(fullName, filter), {
-            ...(opts.sort ? { sort: opts.sort } : {}),
-            ...(opts.skip ? { skip: opts.skip } : {}),
-            ...(opts.limit ? { limit: opts.limit } : {}),
-          });
-          return project(found, opts.projection).map((doc) => out<Stored<T>>(doc));
-        }),
-      insertOne: (doc: Insertable<T>) => run("insertOne", (t) => out<Stored<T>>(insert(t, doc))),
-      insertMany: (docs: readonly Insertable<T>[]) =>
-        run("insertMany", (t) => {
-          // Like an ordered MongoDB insert: documents before a failing one stay inserted.
-          const stored: Document[] = [];
-          for (const doc of docs) stored.push(insert(t, doc));
-          return stored.map((doc) => out<Stored<T>>(doc));
-        }),
-      updateOne: (filter, update, opts) =>
-        run("updateOne", (t) => updateDocs(t, "one", filter, update, opts).result),
-      updateMany: (filter, update, opts) =>
-        run("updateMany", (t) => updateDocs(t, "many", filter, update, opts).result),
-      findOneAndUpdate: (filter, update, opts: FindOneAndUpdateOptions = {}) =>
-        run("findOneAndUpdate", (t) => {
-          const { before, after } = updateDocs(t, "one", filter, update, opts);
-          const doc = (opts.returnDocument ?? "after") === "after" ? after : before;
-          return doc === undefined ? null : out<Stored<T>>(doc);
-        }),
-      deleteOne: (filter) =>
-        run("deleteOne", (t) => {
-          const [entry] = t.select(checkFilter(fullName, filter), 1);
-          if (entry === undefined) return { deletedCount: 0 };
-          t.remove(entry);
-          return { deletedCount: 1 };
-        }),
-      deleteMany: (filter) =>
-        run("deleteMany", (t) => {
-          const doomed = t.select(checkFilter(fullName, filter));
-          for (const entry of doomed) t.remove(entry);
-          return { deletedCount: doomed.length };
-        }),
-      countDocuments: (filter) =>
-        run("countDocuments", (t) => {
-          const query = checkFilter(fullName, filter);
-          return Object.keys(query).length === 0 ? t.size : t.select(query).length;
-        }),
-      createIndex: (spec: IndexSpec) => run("createIndex", (t) => t.ensureIndex(spec)),
-    };
-  }
-
-  const store: Store = {
+  return {
     kind: "memory",
     connect,
-    collection: collectionCache((name) => makeCollection(name)),
+    collection: collectionCache((name) => createMemoryCollection(name, prefix + name, context)),
     async ping() {
       if (closed) throw closedError();
     },
     /** Writes what changed (batched writes wait for no timer) and fsyncs it, then resolves. */
-    async sync() {
-      await journal?.sync();
-    },
+    sync: () => files.sync(),
     async close() {
       if (closed) return;
       closed = true;
-      try {
-        await journal?.close();
-      } finally {
-        // Even when the last write failed: the data is lost either way, the file is free.
-        await releaseLock();
-      }
+      await files.close();
     },
-    raw: () => ({
-      tables,
-      flush: () => journal?.flush() ?? Promise.resolve(),
-      compact: () => journal?.compact() ?? Promise.resolve(),
-    }),
+    raw: () => ({ tables, flush: () => files.flush(), compact: () => files.compact() }),
   };
-  return store;
-}
-
-const docOf = (entry: Entry) => entry.doc;
-
-function closedError() {
-  return new KamihiError(
-    "KAMIHI_DB_OPERATION_FAILED",
-    "The embedded store is closed; create a new one to use it again.",
-  );
-}
-
-function isOperatorObject(value: unknown): boolean {
-  return (
-    value !== null &&
-    typeof value === "object" &&
-    !Array.isArray(value) &&
-    !(value instanceof Date) &&
-    Object.keys(value).some((key) => key.startsWith("$"))
-  );
-}
-
-function setDotted(target: Document, path: string, value: unknown) {
-  const parts = path.split(".");
-  let node = target;
-  for (const part of parts.slice(0, -1)) {
-    if (node[part] === null || typeof node[part] !== "object") node[part] = {};
-    node = node[part] as Document;
-  }
-  node[parts.at(-1) as string] = value;
 }

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { isKamihiError } from "@kamihi/core";
 import { createMemoryStore, createStore } from "../src/index.js";
+import { handTicked } from "./hand-ticked.js";
 import { recordingLogger } from "./recording-logger.js";
 
 function dataFile(): string {
@@ -114,6 +115,24 @@ describe("the embedded store's file lock", () => {
     await store.close();
   });
 
+  it("judges staleness by its clock: a fresh lock is stale once the clock passes its staleMs", async () => {
+    const file = dataFile();
+    writeLock(file, { pid: process.ppid, staleMs: 30_000 });
+    await assert.rejects(
+      createMemoryStore({ file, lock: { clock: () => Date.now() + 29_000 } }).connect(),
+      locked(/in use by kamihi dev/),
+    );
+    const log = recordingLogger();
+    const later = createMemoryStore({
+      file,
+      logger: log,
+      lock: { clock: () => Date.now() + 31_000 },
+    });
+    await later.connect();
+    assert.match(await log.next("warn"), /was last refreshed 3[01]s ago/);
+    await later.close();
+  });
+
   it("judges a lock from another machine by its refreshes only", async () => {
     const file = dataFile();
     writeLock(file, { pid: deadPid(), hostname: "elsewhere" });
@@ -161,30 +180,35 @@ describe("the embedded store's file lock", () => {
     assert.ok(!existsSync(`${file}.lock`));
   });
 
-  it("refreshes its lock while open", async () => {
+  it("refreshes its lock while open, by its clock, and stops on close", async () => {
     const file = dataFile();
-    const store = createMemoryStore({ file, lock: { staleMs: 300, refreshMs: 20 } });
+    const refreshes = handTicked();
+    const at = Date.parse("2030-01-01T00:00:00.000Z");
+    const store = createMemoryStore({ file, lock: { repeat: refreshes.repeat, clock: () => at } });
     await store.connect();
     const then = new Date(Date.now() - 60_000);
     utimesSync(`${file}.lock`, then, then);
-    const deadline = Date.now() + 5_000;
-    while (statSync(`${file}.lock`).mtimeMs < Date.now() - 30_000) {
-      assert.ok(Date.now() < deadline, "the lock was not refreshed");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await refreshes.tick();
+    assert.equal(statSync(`${file}.lock`).mtimeMs, at, "stamped with the lock's clock");
+    const lock = JSON.parse(readFileSync(`${file}.lock`, "utf8")) as { since: string };
+    assert.equal(lock.since, "2030-01-01T00:00:00.000Z");
     await store.close();
+    assert.ok(refreshes.stopped, "close() stops the refreshes");
   });
 
   it("stops writing, and says so, when another process took its lock over", async () => {
     const file = dataFile();
     const log = recordingLogger();
-    const store = createMemoryStore({ file, logger: log, lock: { staleMs: 300, refreshMs: 20 } });
+    const refreshes = handTicked();
+    const store = createMemoryStore({ file, logger: log, lock: { repeat: refreshes.repeat } });
     await store.collection("notes").insertOne({ n: 1 });
     await (store.raw() as { flush(): Promise<void> }).flush();
     const before = readFileSync(file, "utf8");
     const logBefore = readFileSync(`${file}.log`, "utf8");
     writeLock(file, { pid: process.ppid, command: "kamihi run" });
+    await refreshes.tick();
     assert.match(await log.next("error"), /was taken over by kamihi run \(pid \d+\)/);
+    assert.ok(refreshes.stopped, "a lost lock is no longer refreshed");
     await store.collection("notes").insertOne({ n: 2 });
     await assert.rejects(store.close(), locked(/was taken over by another process/));
     assert.equal(readFileSync(file, "utf8"), before, "the other process's file is left alone");

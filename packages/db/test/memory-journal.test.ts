@@ -176,7 +176,7 @@ describe("embedded store log", () => {
     text[1] = `${text[1]?.slice(0, 20)}#garbage`;
     writeFileSync(`${copy}.log`, text.join("\n"));
     await assert.rejects(openStore(copy).connect(), (err: unknown) => {
-      assert.ok(isKamihiError(err, "KAMIHI_DB_UNREACHABLE"));
+      assert.ok(isKamihiError(err, "KAMIHI_DB_UNREADABLE"));
       assert.match(err.message, /data\.json\.log is damaged at line 2 .*cut the log before line 2/);
       return true;
     });
@@ -408,7 +408,7 @@ describe("embedded store files from elsewhere", () => {
     const copy = crashCopy(file, join(dir, "copy"));
     rmSync(copy);
     await assert.rejects(openStore(copy).connect(), (err: unknown) => {
-      assert.ok(isKamihiError(err, "KAMIHI_DB_UNREACHABLE"));
+      assert.ok(isKamihiError(err, "KAMIHI_DB_UNREADABLE"));
       assert.match(err.message, /data\.json is missing, but its log .* is there.*Put .* back/);
       return true;
     });
@@ -420,7 +420,7 @@ describe("embedded store files from elsewhere", () => {
       `${JSON.stringify({ format: "kamihi-embedded-store", version: 3, part: "snapshot", generation: 1 })}\n`,
     );
     await assert.rejects(openStore(newer).connect(), (err: unknown) => {
-      assert.ok(isKamihiError(err, "KAMIHI_DB_UNREACHABLE"));
+      assert.ok(isKamihiError(err, "KAMIHI_DB_UNREADABLE"));
       assert.match(err.message, /written by a newer Kamihi version \(format 3\); upgrade Kamihi/);
       return true;
     });

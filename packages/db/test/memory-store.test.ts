@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -15,6 +16,7 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { isKamihiError } from "@kamihi/core";
 import { createMemoryStore, createStore, parseMemoryUrl } from "../src/index.js";
+import { handTicked } from "./hand-ticked.js";
 import { recordingLogger } from "./recording-logger.js";
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -85,10 +87,38 @@ describe("embedded store persistence", () => {
     writeFileSync(file, "{ not json");
     const store = createMemoryStore({ file });
     await assert.rejects(store.connect(), (err: unknown) => {
-      assert.ok(isKamihiError(err, "KAMIHI_DB_UNREACHABLE"));
+      assert.ok(isKamihiError(err, "KAMIHI_DB_UNREADABLE"));
       assert.match(err.message, /is not a Kamihi data file .*Move it away/);
       return true;
     });
+  });
+
+  it("refuses a file it may write but not read with KAMIHI_DB_UNREADABLE, naming it", {
+    skip: process.platform === "win32" && "no mode bits on Windows",
+  }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kamihi-memory-"));
+    const file = join(dir, "data.json");
+    writeFileSync(file, "");
+    chmodSync(file, 0o222);
+    const root = typeof process.getuid === "function" && process.getuid() === 0;
+    // Root reads any file: the store is opened by the unprivileged `nobody` instead.
+    if (root) chmodSync(dir, 0o777);
+    const fixture = fileURLToPath(new URL("./fixtures/connect-store.ts", import.meta.url));
+    const run = spawnSync(
+      process.execPath,
+      ["--import", "tsx", fixture, file, ...(root ? ["--as", "nobody"] : [])],
+      { encoding: "utf8", cwd: fileURLToPath(new URL("..", import.meta.url)) },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    const outcome = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}") as {
+      code?: string;
+      message?: string;
+    };
+    assert.equal(outcome.code, "KAMIHI_DB_UNREADABLE", outcome.message);
+    assert.match(
+      outcome.message ?? "",
+      new RegExp(`Could not read the embedded store's file ${escapeRegExp(file)}: EACCES`),
+    );
   });
 
   it("refuses writes that race close(), so nothing is written after it", async () => {
@@ -141,10 +171,12 @@ describe("embedded store persistence", () => {
     const dir = mkdtempSync(join(tmpdir(), "kamihi-memory-"));
     const file = join(dir, "nested", "data.json");
     const log = recordingLogger();
-    const store = createMemoryStore({ file, logger: log, lock: { refreshMs: 10 } });
+    const refreshes = handTicked();
+    const store = createMemoryStore({ file, logger: log, lock: { repeat: refreshes.repeat } });
     const notes = store.collection<{ n: number }>("notes");
     await notes.insertOne({ n: 1 });
     rmSync(join(dir, "nested"), { recursive: true });
+    await refreshes.tick();
     assert.match(
       await log.next("warn"),
       /the lock .*data\.json\.lock had been removed; this process put it back/,

@@ -51,7 +51,7 @@ async function readIfThere(path: string): Promise<Buffer | undefined> {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
     throw new KamihiError(
-      "KAMIHI_DB_UNREACHABLE",
+      "KAMIHI_DB_UNREADABLE",
       `Could not read the embedded store's file ${path}: ${(error as Error).message}. Check its permissions, or remove ?file= from db.url to keep data in memory only.`,
       { cause: error, details: { file: path } },
     );
@@ -60,7 +60,7 @@ async function readIfThere(path: string): Promise<Buffer | undefined> {
 
 function notADataFile(file: string, reason: string, cause?: unknown): KamihiError {
   return new KamihiError(
-    "KAMIHI_DB_UNREACHABLE",
+    "KAMIHI_DB_UNREADABLE",
     `The embedded store's file ${file} is not a Kamihi data file (${reason}). Move it away to start with an empty store.`,
     { cause, details: { file } },
   );
@@ -68,7 +68,7 @@ function notADataFile(file: string, reason: string, cause?: unknown): KamihiErro
 
 function damaged(path: string, line: number, reason: string, todo: string): KamihiError {
   return new KamihiError(
-    "KAMIHI_DB_UNREACHABLE",
+    "KAMIHI_DB_UNREADABLE",
     `The embedded store's file ${path} is damaged at line ${line} (${reason}). ${todo}`,
     { details: { file: path, line } },
   );
@@ -110,7 +110,7 @@ export async function loadFiles(file: string, logPath: string, log: Logger): Pro
         }
         if (kind === "put" || kind === "delete" || kind === "indexes") {
           throw new KamihiError(
-            "KAMIHI_DB_UNREACHABLE",
+            "KAMIHI_DB_UNREADABLE",
             `The embedded store's file ${file} is missing, but its log ${logPath} is there: the log alone does not hold the data. Put ${file} back, or move the log away to start with an empty store.`,
             { details: { file, log: logPath } },
           );
@@ -167,7 +167,7 @@ function readSnapshot(
   }
   if (header.version > FORMAT_VERSION) {
     throw new KamihiError(
-      "KAMIHI_DB_UNREACHABLE",
+      "KAMIHI_DB_UNREADABLE",
       `The embedded store's file ${file} was written by a newer Kamihi version (format ${header.version}); upgrade Kamihi to read it.`,
       { details: { file } },
     );

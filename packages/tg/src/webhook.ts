@@ -54,6 +54,13 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
   // Loaded here: a polling bot never needs an HTTP server.
   const { default: Fastify } = await import("fastify");
   const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 10 * 1024 * 1024 });
+  let closing = false;
+  // Closing waits for the updates in progress, and Telegram keeps its connections alive: an
+  // answer given while closing ends its connection, or the close would wait for Telegram to
+  // hang up (72 s, Fastify's keep-alive).
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
   // The secret is checked before the body is read: a stranger's request costs nothing.
   app.addHook("onRequest", async (request, reply) => {
     const given = Buffer.from(String(request.headers["x-telegram-bot-api-secret-token"] ?? ""));
@@ -105,7 +112,13 @@ export async function startWebhook(options: WebhookOptions): Promise<Webhook> {
     );
   }
   log.info({ url, listening: address }, "receiving updates by webhook");
-  return { address, close: () => app.close() };
+  return {
+    address,
+    close: () => {
+      closing = true;
+      return app.close();
+    },
+  };
 }
 
 /**

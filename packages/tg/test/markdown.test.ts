@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { escapeMarkdown } from "@kamihi/core";
 import { parseMarkdownV2 } from "@kamihi/testing";
 import { type FormattedText, markdownToEntities, toMarkdownV2 } from "../src/index.js";
 import { renderMarkdown } from "../src/markdown.js";
@@ -29,12 +30,6 @@ function spans({ text, entities }: FormattedText): Array<[string, string, ...str
 /** The indentation escapeMarkdown gives a line: no-break spaces, which no block takes. */
 const unindent = (value: string) =>
   value.replace(/^[ \t]+/gm, (indent) => indent.replace(/\t/g, "    ").replace(/ /g, "\u00a0"));
-
-/**
- * What escapeMarkdown (in @kamihi/templates, which this package may not depend on) does to a
- * value: a backslash before every ASCII punctuation character, line indentation made inert.
- */
-const escapeValue = (value: string) => unindent(value.replace(/[!-/:-@[-`{-~]/g, "\\$&"));
 
 describe("markdownToEntities: inline formatting", () => {
   it("turns Markdown into text and entities with UTF-16 offsets", () => {
@@ -255,13 +250,76 @@ describe("markdownToEntities: escapes and hostile text", () => {
       "https://bare.example/path_(x)",
     ];
     for (const value of hostile) {
-      const result = convert(`Hello **there** ${escapeValue(value)} **friend**!`);
+      const result = convert(`Hello **there** ${escapeMarkdown(value)} **friend**!`);
       // Line breaks inside a paragraph stay line breaks; everything else shows as typed.
       assert.equal(result.text, `Hello there ${unindent(value)} friend!`, value);
       assert.deepEqual(spans(result), [
         ["bold", "there"],
         ["bold", "friend"],
       ]);
+    }
+  });
+
+  it("keeps any value escaped with core's escapeMarkdown inert (generated values)", () => {
+    const pieces = [
+      "\\",
+      "*",
+      "_",
+      "__",
+      "~",
+      "`",
+      "```",
+      "[",
+      "]",
+      "(",
+      ")",
+      ">",
+      "#",
+      "-",
+      "|",
+      "{",
+      ".",
+      "!",
+      "=",
+      "+",
+      "---",
+      "\n",
+      "\n\n",
+      "\r",
+      "\t",
+      " ",
+      "    ",
+      "\u00a0",
+      "word",
+      "1.5",
+      "😀",
+      "**b**",
+      "[l](http://x.y/)",
+      "~~",
+      "||",
+      "++",
+      "- ",
+      "1. ",
+      "<b>",
+      "&amp;",
+      "<https://a.b>",
+      "https://e.x/a_b",
+    ];
+    let state = 11;
+    const next = () => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state / 2147483648;
+    };
+    // Whitespace may be normalised (line ends, spaces around a line break); nothing else.
+    const visible = (text: string) => text.replace(/[\s\u00a0]/g, "");
+    for (let i = 0; i < 2000; i++) {
+      const value = Array.from(
+        { length: 1 + Math.floor(next() * 8) },
+        () => pieces[Math.floor(next() * pieces.length)],
+      ).join("");
+      const result = markdownToEntities(`x ${escapeMarkdown(value)} y`);
+      assert.deepEqual(result.entities, [], JSON.stringify(value));
+      assert.equal(visible(result.text), visible(`x ${value} y`), JSON.stringify(value));
     }
   });
 

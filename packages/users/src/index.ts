@@ -6,6 +6,6 @@
  */
 
 export { createUserService, StoreUserService } from "./service.js";
-export type { Registration, UserServiceOptions } from "./service.js";
+export type { Registration, UserServiceOptions } from "./options.js";
 export { describeFields, validateData } from "./fields.js";
 export type { UserSchema } from "./fields.js";

@@ -122,7 +122,7 @@ for (const backend of backends) {
         for (const countUpTo of [0, -1, 1.5, Number.NaN, outside<number>("10")]) {
           await assert.rejects(
             ctx.users.listUsers({ countUpTo }),
-            kamihiError("KAMIHI_USER_INVALID", (error) => {
+            kamihiError("KAMIHI_USER_QUERY_INVALID", (error) => {
               assert.deepEqual(issuePaths(error), ["countUpTo"]);
               assert.match(error.message, /Users could not be listed/);
             }),
@@ -131,7 +131,7 @@ for (const backend of backends) {
         for (const after of ["abc", "1e3", "", " 12", "-5", outside<string>({ $gt: 0 })]) {
           await assert.rejects(
             ctx.users.listUsers({ after }),
-            kamihiError("KAMIHI_USER_INVALID", (error) => {
+            kamihiError("KAMIHI_USER_QUERY_INVALID", (error) => {
               assert.deepEqual(issuePaths(error), ["after"]);
             }),
             JSON.stringify(after),

@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import type { AccessChange, User } from "@kamihi/core";
 import * as v from "valibot";
 import { createUserService } from "../src/index.js";
-import { backends, eventually, issuePaths, kamihiError, tg } from "./helpers/backends.js";
+import { backends, issuePaths, kamihiError, tg } from "./helpers/backends.js";
+import { manualClock } from "./helpers/clock.js";
 import { profileSchema, withService } from "./helpers/service.js";
 
 /** Outside input typed as anything: what a CLI argument or a JSON body can hold. */
@@ -281,13 +282,15 @@ for (const backend of backends) {
           for (const name of ["", "   ", "has space", "a/b", "x".repeat(65), "$gt", "a$b"]) {
             await assert.rejects(
               ctx.users.createRole({ name }),
-              kamihiError("KAMIHI_USER_INVALID"),
+              kamihiError("KAMIHI_ROLE_INVALID_NAME", (error) => {
+                assert.match(error.message, /is not a valid role name/);
+              }),
             );
           }
           for (const name of [{ $gt: "" }, null, 5]) {
             await assert.rejects(
               ctx.users.createRole({ name: outside(name) }),
-              kamihiError("KAMIHI_USER_INVALID"),
+              kamihiError("KAMIHI_ROLE_INVALID_NAME"),
             );
           }
           assert.equal((await ctx.users.listRoles()).length, before);
@@ -332,14 +335,13 @@ for (const backend of backends) {
             await ctx.users.assignRole(role, 2030);
             assert.equal((await ctx.users.resolve(tg(2030, `Busy ${i}`))).outcome, "known");
             await ctx.users.deleteRole(role);
-            await eventually(async () => {
-              const stored = await ctx.users.getUser(2030);
-              assert.deepEqual(
-                { firstName: stored?.firstName, roles: stored?.roles },
-                { firstName: `Busy ${i}`, roles: [] },
-                `round ${i}: both the profile and the role removal are saved`,
-              );
-            }, 1000);
+            await ctx.users.flush();
+            const stored = await ctx.users.getUser(2030);
+            assert.deepEqual(
+              { firstName: stored?.firstName, roles: stored?.roles },
+              { firstName: `Busy ${i}`, roles: [] },
+              `round ${i}: both the profile and the role removal are saved`,
+            );
           }
         });
 
@@ -387,8 +389,26 @@ for (const backend of backends) {
             ctx.users.assignRole("viewer", -5),
             kamihiError("KAMIHI_USER_INVALID"),
           );
+          for (const name of ["", "   ", outside<string>(null), outside<string>(7)]) {
+            await assert.rejects(
+              ctx.users.assignRole(name, 2020),
+              kamihiError("KAMIHI_ROLE_INVALID_NAME"),
+            );
+            await assert.rejects(
+              ctx.users.createUser({ telegramId: 2021, firstName: "X", roles: [name] }),
+              kamihiError("KAMIHI_ROLE_INVALID_NAME"),
+            );
+          }
           assert.equal(await ctx.users.getUser(2999), null);
+          assert.equal(await ctx.users.getUser(2021), null);
           assert.deepEqual((await ctx.users.getUser(2020))?.roles, []);
+        });
+
+        it("a role named with spaces around it is that role", async () => {
+          await ctx.users.createUser({ telegramId: 2040, firstName: "Sp" });
+          assert.deepEqual((await ctx.users.assignRole(" viewer ", 2040)).roles, ["viewer"]);
+          assert.deepEqual((await ctx.users.getUser(2040))?.roles, ["viewer"]);
+          assert.deepEqual((await ctx.users.unassignRole(" viewer ", 2040)).roles, []);
         });
       });
 
@@ -558,7 +578,8 @@ for (const backend of backends) {
 
       describe("resolve", () => {
         describe("registration closed", () => {
-          const ctx = withService(backend, { schema: profileSchema });
+          const clock = manualClock();
+          const ctx = withService(backend, { schema: profileSchema, clock });
 
           it("leaves strangers unknown and stores nothing", async () => {
             assert.deepEqual(await ctx.users.resolve(tg(4001)), { outcome: "unknown" });
@@ -595,41 +616,74 @@ for (const backend of backends) {
           });
 
           it("refreshes the profile from Telegram and saves it with lastSeenAt", async () => {
-            await ctx.users.createUser({
+            const created = await ctx.users.createUser({
               telegramId: 4010,
               firstName: "Ann",
               lastName: "Old",
               username: "ann",
             });
-            const started = Date.now();
-            const resolved = await ctx.users.resolve(
-              tg(4010, "Anna", { username: "anna_new", language_code: "es" }),
-            );
+            assert.equal(created.createdAt.getTime(), clock(), "createdAt is the service's clock");
+            clock.advance(5_000);
+            const profile = tg(4010, "Anna", { username: "anna_new", language_code: "es" });
+            const resolved = await ctx.users.resolve(profile);
             assert.equal(resolved.outcome, "known");
             assert.ok("user" in resolved);
             assert.equal(resolved.user.firstName, "Anna");
             assert.equal(resolved.user.username, "anna_new");
             assert.equal(resolved.user.languageCode, "es");
             assert.equal(resolved.user.lastName, undefined);
-            assert.ok(resolved.user.lastSeenAt instanceof Date);
-            assert.ok(resolved.user.lastSeenAt.getTime() >= started - 1000);
+            assert.equal(resolved.user.lastSeenAt?.getTime(), clock());
 
-            await eventually(async () => {
-              const stored = await ctx.users.getUser(4010);
-              assert.ok(stored !== null);
-              assert.equal(stored.firstName, "Anna");
-              assert.equal(stored.username, "anna_new");
-              assert.equal(stored.languageCode, "es");
-              assert.equal("lastName" in stored, false);
-              assert.ok(stored.lastSeenAt instanceof Date);
-            });
+            await ctx.users.flush();
+            const stored = await ctx.users.getUser(4010);
+            assert.ok(stored !== null);
+            assert.equal(stored.firstName, "Anna");
+            assert.equal(stored.username, "anna_new");
+            assert.equal(stored.languageCode, "es");
+            assert.equal("lastName" in stored, false);
+            assert.equal(stored.lastSeenAt?.getTime(), clock());
+            assert.equal(stored.createdAt.getTime(), created.createdAt.getTime());
 
             const again = await ctx.users.resolve(tg(4010, "Annabel", { username: "anna_new" }));
             assert.ok("user" in again);
             assert.equal(again.user.firstName, "Annabel");
-            await eventually(async () => {
-              assert.equal((await ctx.users.getUser(4010))?.firstName, "Annabel");
-            });
+            await ctx.users.flush();
+            assert.equal((await ctx.users.getUser(4010))?.firstName, "Annabel");
+          });
+
+          it("saves lastSeenAt of an unchanged profile at most once a minute", async () => {
+            await ctx.users.createUser({ telegramId: 4011, firstName: "Steady" });
+            const seenAt = clock();
+            await ctx.users.resolve(tg(4011, "Steady"));
+            await ctx.users.flush();
+            assert.equal((await ctx.users.getUser(4011))?.lastSeenAt?.getTime(), seenAt);
+
+            clock.advance(59_999);
+            const soon = await ctx.users.resolve(tg(4011, "Steady"));
+            assert.ok("user" in soon);
+            assert.equal(soon.user.lastSeenAt?.getTime(), seenAt);
+            await ctx.users.flush();
+            assert.equal((await ctx.users.getUser(4011))?.lastSeenAt?.getTime(), seenAt);
+
+            clock.advance(1);
+            const later = await ctx.users.resolve(tg(4011, "Steady"));
+            assert.ok("user" in later);
+            assert.equal(later.user.lastSeenAt?.getTime(), clock());
+            await ctx.users.flush();
+            assert.equal((await ctx.users.getUser(4011))?.lastSeenAt?.getTime(), clock());
+          });
+
+          it("close() saves every lastSeenAt still waiting to be written", async () => {
+            const ids = Array.from({ length: 30 }, (_, i) => 4300 + i);
+            for (const id of ids) await ctx.users.createUser({ telegramId: id, firstName: "Late" });
+            clock.advance(1_000);
+            // Written two at a time: most of them are still queued when close() is called.
+            await Promise.all(ids.map((id) => ctx.users.resolve(tg(id, "Late"))));
+            await ctx.users.close();
+            const seen = await ctx.store
+              .collection("users")
+              .countDocuments({ telegramId: { $in: ids }, lastSeenAt: new Date(clock()) });
+            assert.equal(seen, ids.length);
           });
         });
 
@@ -681,6 +735,18 @@ for (const backend of backends) {
               await ctx.store.collection("users").countDocuments({ telegramId: 4102 }),
               1,
             );
+          });
+
+          it("skips a default role that is no role name, and still registers", async () => {
+            const users = createUserService({
+              store: ctx.store,
+              registration: "open",
+              defaultRoles: ["  ", "member"],
+            });
+            const resolved = await users.resolve(tg(4104, "Loose"));
+            assert.equal(resolved.outcome, "registered");
+            assert.ok("user" in resolved);
+            assert.deepEqual(resolved.user.roles, ["member"]);
           });
 
           it("still finds blocked users as blocked", async () => {
@@ -842,7 +908,7 @@ for (const backend of backends) {
           );
           await assert.rejects(
             ctx.users.listUsers({ status: outside({ $ne: null }) }),
-            kamihiError("KAMIHI_USER_INVALID"),
+            kamihiError("KAMIHI_USER_QUERY_INVALID"),
           );
           // Not a text at all: refused, never run as a filter that matches everyone.
           await assert.rejects(ctx.users.listUsers({ search: outside({ $gt: "" }) }));
@@ -894,7 +960,7 @@ for (const backend of backends) {
         it("refuses a cursor it did not hand out", async () => {
           await assert.rejects(
             ctx.users.listUsers({ after: "abc" }),
-            kamihiError("KAMIHI_USER_INVALID", (error) => {
+            kamihiError("KAMIHI_USER_QUERY_INVALID", (error) => {
               assert.deepEqual(issuePaths(error), ["after"]);
             }),
           );
@@ -965,29 +1031,29 @@ for (const backend of backends) {
 
           await assert.rejects(
             ctx.users.createRole({ name: op }),
-            kamihiError("KAMIHI_USER_INVALID"),
+            kamihiError("KAMIHI_ROLE_INVALID_NAME"),
           );
           await assert.rejects(
             ctx.users.assignRole(op, 7001),
-            kamihiError("KAMIHI_ROLE_NOT_FOUND"),
+            kamihiError("KAMIHI_ROLE_INVALID_NAME"),
           );
           await assert.rejects(
             ctx.users.unassignRole(op, 7001),
-            kamihiError("KAMIHI_ROLE_NOT_FOUND"),
+            kamihiError("KAMIHI_ROLE_INVALID_NAME"),
           );
           await assert.rejects(
             ctx.users.updateUser(7001, { roles: [op] }),
-            kamihiError("KAMIHI_ROLE_NOT_FOUND"),
+            kamihiError("KAMIHI_ROLE_INVALID_NAME"),
           );
           await assert.rejects(
             ctx.users.grant("secret", { roles: [op] }),
-            kamihiError("KAMIHI_ROLE_NOT_FOUND"),
+            kamihiError("KAMIHI_ROLE_INVALID_NAME"),
           );
           await assert.rejects(
             ctx.users.grant("secret", { users: [outside<number>({ $gt: 0 })] }),
             kamihiError("KAMIHI_USER_INVALID"),
           );
-          await assert.rejects(ctx.users.deleteRole(op), kamihiError("KAMIHI_ROLE_NOT_FOUND"));
+          await assert.rejects(ctx.users.deleteRole(op), kamihiError("KAMIHI_ROLE_INVALID_NAME"));
           await assert.rejects(ctx.users.removePermission(op));
           await assert.rejects(
             ctx.users.getUser(outside<number>({ $gt: 0 })),

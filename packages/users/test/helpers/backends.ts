@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Collection, Document, Store, TelegramUser } from "@kamihi/core";
+import type { Collection, Document, KamihiErrorCode, Store, TelegramUser } from "@kamihi/core";
 import { isKamihiError } from "@kamihi/core";
 import { createMemoryStore, createMongoStore } from "@kamihi/db";
 import { requiredMongoUrl, uniqueDbName } from "@kamihi/db/conformance";
@@ -71,7 +71,7 @@ export function tg(id: number, firstName = `User ${id}`, extra: Partial<Telegram
 
 /** An `assert.rejects` check for a Kamihi error with this code (and more checks, if given). */
 export function kamihiError(
-  code: string,
+  code: KamihiErrorCode,
   check?: (
     error: Error & {
       code: string;
@@ -90,20 +90,6 @@ export function kamihiError(
 /** The paths of a validation error's issues. */
 export function issuePaths(error: { issues?: readonly { path: string }[] }): string[] {
   return (error.issues ?? []).map((issue) => issue.path);
-}
-
-/** Retries `check` until it passes (for writes the service makes behind the caller's back). */
-export async function eventually(check: () => Promise<void>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
 }
 
 /** Counts the store operations on each collection, by method name. */

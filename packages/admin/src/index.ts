@@ -8,13 +8,14 @@
 export { createAdmin } from "./server.js";
 export type {
   ActionStat,
-  AdminKit,
   AdminOptions,
   AdminServer,
-  AuditEntry,
   BotStatus,
-  PageContext,
   RecentError,
-} from "./server.js";
-export { hashPassword, Sessions, verifyPassword } from "./sessions.js";
+} from "./options.js";
+export type { AdminKit } from "./kit/kit.js";
+export type { AuditEntry } from "./kit/audit.js";
+export type { PageContext } from "./kit/render.js";
+export { hashPassword, verifyPassword } from "./passwords.js";
+export { Sessions } from "./sessions.js";
 export { loginLinks } from "./links.js";

@@ -1,4 +1,4 @@
-import type { Store } from "@kamihi/core";
+import type { Clock, Store } from "@kamihi/core";
 import { Sessions } from "./sessions.js";
 
 /**
@@ -9,11 +9,12 @@ import { Sessions } from "./sessions.js";
 export function loginLinks(
   store: Store,
   baseUrl: string,
-  options: { loginTtlSeconds?: number } = {},
+  options: { loginTtlSeconds?: number; clock?: Clock } = {},
 ): (telegramId: number) => Promise<string> {
   const sessions = new Sessions(store, {
     loginTtlSeconds: options.loginTtlSeconds ?? 600,
     sessionTtlSeconds: 12 * 3600,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   const base = baseUrl.replace(/\/+$/, "");
   return async (telegramId) => `${base}/login/${await sessions.issueLoginToken(telegramId)}`;

@@ -1,5 +1,5 @@
-import { createHash, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
-import { literal, type Store, type User } from "@kamihi/core";
+import { type Clock, literal, type Store, systemClock, type User } from "@kamihi/core";
+import { randomSecret, sha256 } from "./kit/secrets.js";
 
 /** A signed-in admin's session, as the routes see it. */
 export interface Session {
@@ -24,8 +24,6 @@ interface SessionDoc extends Record<string, unknown> {
   expiresAt: Date;
 }
 
-const hash = (value: string) => createHash("sha256").update(value).digest("base64url");
-const random = (bytes = 32) => randomBytes(bytes).toString("base64url");
 /** What a login token and a session id look like; anything else is refused before a lookup. */
 const SECRET = /^[A-Za-z0-9_-]{20,100}$/;
 
@@ -33,6 +31,14 @@ const SECRET = /^[A-Za-z0-9_-]{20,100}$/;
 export interface LiveLoginToken {
   telegramId: number;
   expiresAt: Date;
+}
+
+/** Options of {@link Sessions}. */
+export interface SessionsOptions {
+  loginTtlSeconds: number;
+  sessionTtlSeconds: number;
+  /** What "now" is for expiry: tokens and sessions expire by it. Default the system clock. */
+  clock?: Clock;
 }
 
 /**
@@ -44,13 +50,15 @@ export class Sessions {
   private readonly sessions;
   private readonly loginTtlMs: number;
   private readonly sessionTtlMs: number;
+  private readonly clock: Clock;
   private ready: Promise<unknown> | undefined;
 
-  constructor(store: Store, options: { loginTtlSeconds: number; sessionTtlSeconds: number }) {
+  constructor(store: Store, options: SessionsOptions) {
     this.tokens = store.collection<LoginTokenDoc>("login_tokens");
     this.sessions = store.collection<SessionDoc>("admin_sessions");
     this.loginTtlMs = options.loginTtlSeconds * 1000;
     this.sessionTtlMs = options.sessionTtlSeconds * 1000;
+    this.clock = options.clock ?? systemClock;
   }
 
   init(): Promise<unknown> {
@@ -66,11 +74,11 @@ export class Sessions {
   /** A new single-use login token for this admin, valid for the login time. */
   async issueLoginToken(telegramId: number): Promise<string> {
     await this.init();
-    const token = random();
+    const token = randomSecret();
     await this.tokens.insertOne({
-      tokenHash: hash(token),
+      tokenHash: sha256(token),
       telegramId,
-      expiresAt: new Date(Date.now() + this.loginTtlMs),
+      expiresAt: this.inMs(this.loginTtlMs),
       usedAt: null,
     });
     return token;
@@ -85,9 +93,9 @@ export class Sessions {
     await this.init();
     if (typeof token !== "string" || !SECRET.test(token)) return undefined;
     const doc = await this.tokens.findOne({
-      tokenHash: literal(hash(token)),
+      tokenHash: literal(sha256(token)),
       usedAt: null,
-      expiresAt: { $gt: new Date() },
+      expiresAt: { $gt: this.inMs(0) },
     });
     return doc === null ? undefined : { telegramId: doc.telegramId, expiresAt: doc.expiresAt };
   }
@@ -99,9 +107,10 @@ export class Sessions {
   async consumeLoginToken(token: string): Promise<number | undefined> {
     await this.init();
     if (typeof token !== "string" || !SECRET.test(token)) return undefined;
+    const now = this.inMs(0);
     const used = await this.tokens.findOneAndUpdate(
-      { tokenHash: literal(hash(token)), usedAt: null, expiresAt: { $gt: new Date() } },
-      { $set: { usedAt: new Date() } },
+      { tokenHash: literal(sha256(token)), usedAt: null, expiresAt: { $gt: now } },
+      { $set: { usedAt: now } },
     );
     return used?.telegramId;
   }
@@ -109,13 +118,13 @@ export class Sessions {
   /** Opens a session; returns the id for the cookie (only its hash is stored). */
   async open(telegramId: number): Promise<{ id: string; session: Session }> {
     await this.init();
-    const id = random();
+    const id = randomSecret();
     const session = {
       telegramId,
-      csrf: random(24),
-      expiresAt: new Date(Date.now() + this.sessionTtlMs),
+      csrf: randomSecret(24),
+      expiresAt: this.inMs(this.sessionTtlMs),
     };
-    await this.sessions.insertOne({ idHash: hash(id), ...session });
+    await this.sessions.insertOne({ idHash: sha256(id), ...session });
     return { id, session };
   }
 
@@ -124,8 +133,8 @@ export class Sessions {
     if (id === undefined || !SECRET.test(id)) return undefined;
     await this.init();
     const doc = await this.sessions.findOne({
-      idHash: literal(hash(id)),
-      expiresAt: { $gt: new Date() },
+      idHash: literal(sha256(id)),
+      expiresAt: { $gt: this.inMs(0) },
     });
     if (doc === null) return undefined;
     return { telegramId: doc.telegramId, csrf: doc.csrf, expiresAt: doc.expiresAt };
@@ -134,49 +143,24 @@ export class Sessions {
   /** Ends a session (logout). */
   async close(id: string | undefined): Promise<void> {
     if (id === undefined) return;
-    await this.sessions.deleteOne({ idHash: literal(hash(id)) });
+    await this.sessions.deleteOne({ idHash: literal(sha256(id)) });
   }
 
   /** Ends every session of a user (no longer an admin, blocked, deleted). */
   async closeAll(telegramId: number): Promise<void> {
     await this.sessions.deleteMany({ telegramId: literal(telegramId) });
   }
+
+  /** The clock's now plus `ms`. */
+  private inMs(ms: number): Date {
+    return new Date(this.clock() + ms);
+  }
 }
 
 /**
  * Whether `user` may use the admin: an admin whose account is active. Everyone else's
- * sessions end (see `endSessionsUnlessAdmin` in the server).
+ * sessions end (see `endSessionsUnlessAdmin` in `kit/auth.ts`).
  */
 export function isActiveAdmin(user: User | null | undefined): user is User {
   return user?.isAdmin === true && user.status === "active";
-}
-
-/** Constant-time comparison of two secrets of any length. */
-export function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(hash(given));
-  const b = Buffer.from(hash(expected));
-  return timingSafeEqual(a, b);
-}
-
-/**
- * Checks a password against `scrypt$<salt>$<hash>` (base64url), the format of
- * `hashPassword()`. Constant time; a malformed hash never matches.
- */
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, salt, expected] = stored.split("$");
-  if (scheme !== "scrypt" || !salt || !expected) return false;
-  const derived = await new Promise<Buffer>((resolve, reject) =>
-    scrypt(password, salt, 32, (error, key) => (error ? reject(error) : resolve(key))),
-  );
-  const want = Buffer.from(expected, "base64url");
-  return want.length === derived.length && timingSafeEqual(want, derived);
-}
-
-/** Hashes a password for `web.passwordHash`: `scrypt$<salt>$<hash>`. */
-export async function hashPassword(password: string): Promise<string> {
-  const salt = random(16);
-  const derived = await new Promise<Buffer>((resolve, reject) =>
-    scrypt(password, salt, 32, (error, key) => (error ? reject(error) : resolve(key))),
-  );
-  return `scrypt$${salt}$${derived.toString("base64url")}`;
 }

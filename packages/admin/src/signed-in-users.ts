@@ -1,4 +1,4 @@
-import type { User, UserService } from "@kamihi/core";
+import { type Clock, systemClock, type User, type UserService } from "@kamihi/core";
 
 /** Far more than the admins of any bot: past it the map starts again rather than grow. */
 const MAX_KEPT = 1000;
@@ -21,9 +21,11 @@ export class SignedInUsers {
   /** Counts the changes, so a lookup that a change overtook is not kept. */
   private changes = 0;
   private readonly unsubscribe: () => void;
+  private readonly clock: Clock;
 
-  constructor(users: UserService) {
+  constructor(users: UserService, clock: Clock = systemClock) {
     this.users = users;
+    this.clock = clock;
     this.unsubscribe = users.onChange((change) => {
       this.changes += 1;
       if ("all" in change) this.kept.clear();
@@ -35,12 +37,12 @@ export class SignedInUsers {
   async get(telegramId: number): Promise<User | null> {
     await this.users.refresh();
     const kept = this.kept.get(telegramId);
-    if (kept !== undefined && Date.now() - kept.at < MAX_AGE_MS) return kept.user;
+    if (kept !== undefined && this.clock() - kept.at < MAX_AGE_MS) return kept.user;
     const changes = this.changes;
     const user = await this.users.getUser(telegramId);
     if (user !== null && changes === this.changes) {
       if (this.kept.size >= MAX_KEPT) this.kept.clear();
-      this.kept.set(telegramId, { user, at: Date.now() });
+      this.kept.set(telegramId, { user, at: this.clock() });
     }
     return user;
   }

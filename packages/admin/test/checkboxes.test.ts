@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import * as v from "valibot";
-import { checkbox, checkboxes } from "../src/routes/forms.js";
+import { checkbox, checkboxes } from "../src/kit/forms.js";
 import { adminWith, browser, userIdsIn } from "./fixture.js";
 import { signIn } from "./helpers.js";
 

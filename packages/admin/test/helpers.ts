@@ -50,6 +50,20 @@ export async function testAdmin(): Promise<{
   return { admin, users };
 }
 
+/**
+ * A clock the test moves by hand: hand `now` to the admin (`clock`), then `advance` past an
+ * expiry instead of waiting for it.
+ */
+export function manualClock(start = Date.now()): { now: () => number; advance(ms: number): void } {
+  let at = start;
+  return {
+    now: () => at,
+    advance(ms) {
+      at += ms;
+    },
+  };
+}
+
 /** The `Set-Cookie` headers of a response as one `Cookie` header (name=value pairs). */
 export function cookiesOf(response: { headers: Record<string, unknown> }): string {
   const set = response.headers["set-cookie"];

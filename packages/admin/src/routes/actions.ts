@@ -1,13 +1,14 @@
 import type { User } from "@kamihi/core";
-import type { FastifyInstance } from "fastify";
-import type { ActionStat, AdminKit } from "../server.js";
-import { fmt } from "./format.js";
+import type { FastifyPluginAsync } from "fastify";
+import { fmt } from "../kit/format.js";
+import type { PageOptions } from "../kit/kit.js";
+import type { ActionStat } from "../options.js";
 
 /** At most this many users are named per action; the rest are counted. */
 const NAMED_USERS = 5;
 
 /** `/actions`: every action with its commands, who may run it and how often it ran. */
-export function registerActions(app: FastifyInstance, kit: AdminKit): void {
+export const actionPages: FastifyPluginAsync<PageOptions> = async (app, { kit }) => {
   app.get("/actions", async (request, reply) => {
     const [permissions, stats] = await Promise.all([
       kit.users.listPermissions(),
@@ -37,4 +38,4 @@ export function registerActions(app: FastifyInstance, kit: AdminKit): void {
       hasStats: stats !== undefined,
     });
   });
-}
+};

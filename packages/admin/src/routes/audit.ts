@@ -1,8 +1,9 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsync } from "fastify";
 import * as v from "valibot";
-import type { AdminKit, AuditEntry } from "../server.js";
-import { fmt } from "./format.js";
-import { formFields, parseForm, refuseForm } from "./forms.js";
+import { type AuditEntry, auditCollection } from "../kit/audit.js";
+import { fmt } from "../kit/format.js";
+import { formFields, parseForm, refuseForm } from "../kit/forms.js";
+import type { PageOptions } from "../kit/kit.js";
 
 const PAGE_SIZE = 20;
 
@@ -37,8 +38,8 @@ const VERBS: Record<string, string> = {
 };
 
 /** `/audit`: who changed what in the admin, newest first, 20 per page. */
-export function registerAudit(app: FastifyInstance, kit: AdminKit): void {
-  const log = kit.store.collection<AuditEntry>("audit");
+export const auditPages: FastifyPluginAsync<PageOptions> = async (app, { kit }) => {
+  const log = auditCollection(kit.store);
 
   app.get("/audit", async (request, reply) => {
     const fields = formFields(request.query);
@@ -69,7 +70,7 @@ export function registerAudit(app: FastifyInstance, kit: AdminKit): void {
       firstLink: cursor === null ? undefined : "/audit",
     });
   });
-}
+};
 
 /** Where the target of a line is shown, if it still has a page. */
 function linkOf(entry: AuditEntry): string | undefined {

@@ -1,8 +1,8 @@
-import type { FastifyInstance } from "fastify";
-import type { AdminKit } from "../server.js";
+import type { FastifyPluginAsync } from "fastify";
+import type { PageOptions } from "../kit/kit.js";
 
 /** `/`: the bot's status, counts, actions, recent errors and pending requests. */
-export function registerDashboard(app: FastifyInstance, kit: AdminKit): void {
+export const dashboardPages: FastifyPluginAsync<PageOptions> = async (app, { kit }) => {
   app.get("/", async (request, reply) => {
     const [all, active, pending, blocked, admins, roles] = await Promise.all([
       kit.users.listUsers({ limit: 1 }),
@@ -28,4 +28,4 @@ export function registerDashboard(app: FastifyInstance, kit: AdminKit): void {
       errors: errors.slice(0, 10),
     });
   });
-}
+};

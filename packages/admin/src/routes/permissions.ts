@@ -1,19 +1,18 @@
 import type { ActionInfo, User } from "@kamihi/core";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import * as v from "valibot";
-import type { AdminKit } from "../server.js";
-import { fmt } from "./format.js";
+import { flashOf, formErrorsOf } from "../kit/form-errors.js";
+import { fmt } from "../kit/format.js";
 import {
   checkboxes,
   type FormState,
-  flashOf,
-  formErrorsOf,
   formFields,
   parseForm,
   refuseForm,
   telegramIdField,
   telegramIdParam,
-} from "./forms.js";
+} from "../kit/forms.js";
+import type { PageOptions } from "../kit/kit.js";
 
 /**
  * One cell of the matrix: `role:action`. Role names cannot hold a `:`, so the first one splits
@@ -41,7 +40,7 @@ interface UserGrantState extends FormState {
  * `/permissions`: which roles may run which action (one form for the whole matrix), and the
  * users granted an action one by one.
  */
-export function registerPermissions(app: FastifyInstance, kit: AdminKit): void {
+export const permissionPages: FastifyPluginAsync<PageOptions> = async (app, { kit }) => {
   const grantable = () => kit.actions.list().filter((action) => !action.public);
 
   const showPermissions = async (
@@ -212,4 +211,4 @@ export function registerPermissions(app: FastifyInstance, kit: AdminKit): void {
       });
     },
   );
-}
+};

@@ -1,15 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import * as v from "valibot";
-import type { AdminKit } from "../server.js";
-import { fmt } from "./format.js";
-import {
-  afterCursor,
-  flashOf,
-  formFields,
-  parseForm,
-  refuseForm,
-  telegramIdParam,
-} from "./forms.js";
+import { flashOf } from "../kit/form-errors.js";
+import { fmt } from "../kit/format.js";
+import { afterCursor, formFields, parseForm, refuseForm, telegramIdParam } from "../kit/forms.js";
+import type { AdminKit, PageOptions } from "../kit/kit.js";
 
 const PAGE_SIZE = 50;
 
@@ -20,7 +14,7 @@ const ListQuery = v.object({
 type IdParams = { Params: { id: string } };
 
 /** `/requests`: people waiting for approval (registration `approval`), approved or denied. */
-export function registerRequests(app: FastifyInstance, kit: AdminKit): void {
+export const requestPages: FastifyPluginAsync<PageOptions> = async (app, { kit }) => {
   app.get("/requests", async (request, reply) => {
     const fields = formFields(request.query);
     const query = fields === undefined ? undefined : parseForm(ListQuery, fields);
@@ -83,4 +77,4 @@ export function registerRequests(app: FastifyInstance, kit: AdminKit): void {
 
   app.post<IdParams>("/requests/:id/approve", decide(true));
   app.post<IdParams>("/requests/:id/deny", decide(false));
-}
+};

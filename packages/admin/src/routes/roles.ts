@@ -1,13 +1,11 @@
 import type { Role, User } from "@kamihi/core";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import * as v from "valibot";
-import type { AdminKit } from "../server.js";
-import { fmt } from "./format.js";
+import { flashOf, formErrorsOf } from "../kit/form-errors.js";
+import { fmt } from "../kit/format.js";
 import {
   afterCursor,
   type FormState,
-  flashOf,
-  formErrorsOf,
   formFields,
   optionalText,
   parseForm,
@@ -15,7 +13,8 @@ import {
   refuseForm,
   telegramIdField,
   telegramIdParam,
-} from "./forms.js";
+} from "../kit/forms.js";
+import type { PageOptions } from "../kit/kit.js";
 
 const MEMBERS_PER_PAGE = 50;
 
@@ -37,7 +36,7 @@ const MembersQuery = v.object({
 type RoleParams = { Params: { name: string } };
 
 /** `/roles`: the roles with their member counts, creating, members, deleting (confirmed). */
-export function registerRoles(app: FastifyInstance, kit: AdminKit): void {
+export const rolePages: FastifyPluginAsync<PageOptions> = async (app, { kit }) => {
   const showRoles = async (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -76,7 +75,7 @@ export function registerRoles(app: FastifyInstance, kit: AdminKit): void {
     } catch (error) {
       const state = formErrorsOf(error, {
         KAMIHI_ROLE_EXISTS: "name",
-        KAMIHI_USER_INVALID: "name",
+        KAMIHI_ROLE_INVALID_NAME: "name",
       });
       if (state === undefined) throw error;
       return showRoles(request, reply.code(400), { values: form, ...state });
@@ -228,4 +227,4 @@ export function registerRoles(app: FastifyInstance, kit: AdminKit): void {
       text: `The role ${role.name} was deleted; its members keep their other roles.`,
     });
   });
-}
+};

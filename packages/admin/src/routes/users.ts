@@ -1,17 +1,14 @@
-import { isKamihiError, type User, type UserField } from "@kamihi/core";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { isKamihiError, type User } from "@kamihi/core";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import * as v from "valibot";
-import type { AdminKit } from "../server.js";
-import { fmt } from "./format.js";
+import { flashOf, formErrorsOf } from "../kit/form-errors.js";
+import { fmt } from "../kit/format.js";
 import {
   afterCursor,
   checkbox,
   checkboxes,
   type FieldErrors,
-  type FormFields,
   type FormState,
-  flashOf,
-  formErrorsOf,
   formFields,
   optionalText,
   parseForm,
@@ -19,7 +16,9 @@ import {
   requiredText,
   telegramIdField,
   telegramIdParam,
-} from "./forms.js";
+} from "../kit/forms.js";
+import type { PageOptions } from "../kit/kit.js";
+import { readCustomFields, valuesOf } from "./custom-fields.js";
 
 const PAGE_SIZE = 50;
 /**
@@ -52,14 +51,11 @@ const ProfileFields = {
 const NewUserForm = v.object({ telegramId: telegramIdField, ...ProfileFields });
 const EditUserForm = v.object(ProfileFields);
 
-/** The form name of a custom user field. */
-const dataKey = (name: string) => `data.${name}`;
-
 /**
  * `/users`: the list (search, filters, cursor pages), adding, editing, blocking, admin rights
  * and deleting (after a confirmation page).
  */
-export function registerUsers(app: FastifyInstance, kit: AdminKit): void {
+export const userPages: FastifyPluginAsync<PageOptions> = async (app, { kit }) => {
   app.get("/users", async (request, reply) => {
     const fields = formFields(request.query);
     if (fields === undefined) return refuseForm(kit, request, reply);
@@ -145,6 +141,7 @@ export function registerUsers(app: FastifyInstance, kit: AdminKit): void {
       const state = formErrorsOf(error, {
         KAMIHI_USER_EXISTS: "telegramId",
         KAMIHI_ROLE_NOT_FOUND: "roles",
+        KAMIHI_ROLE_INVALID_NAME: "roles",
       });
       if (state === undefined) throw error;
       return again(state);
@@ -219,7 +216,10 @@ export function registerUsers(app: FastifyInstance, kit: AdminKit): void {
         data: custom.data,
       });
     } catch (error) {
-      const state = formErrorsOf(error, { KAMIHI_ROLE_NOT_FOUND: "roles" });
+      const state = formErrorsOf(error, {
+        KAMIHI_ROLE_NOT_FOUND: "roles",
+        KAMIHI_ROLE_INVALID_NAME: "roles",
+      });
       if (state === undefined) throw error;
       if (isGone(error)) return kit.redirect(reply, "/users", flashOf(error));
       return again(state);
@@ -327,102 +327,7 @@ export function registerUsers(app: FastifyInstance, kit: AdminKit): void {
     await kit.audit(request, "user.delete", String(user.telegramId), fmt.name(user));
     return kit.redirect(reply, "/users", { kind: "ok", text: `${fmt.name(user)} was deleted.` });
   });
-}
+};
 
 const hasErrors = (errors: FieldErrors) => Object.keys(errors).length > 0;
 const isGone = (error: unknown) => isKamihiError(error, "KAMIHI_USER_NOT_FOUND");
-
-/**
- * The custom user fields of a form, converted to their types (numbers, booleans, dates,
- * lists), on top of `base` (the user's current data, so fields the form does not show are
- * kept). The project's schema validates the result when it is saved.
- */
-export function readCustomFields(
-  fields: readonly UserField[],
-  form: FormFields,
-  base: Record<string, unknown>,
-): { data: Record<string, unknown>; errors: FieldErrors } {
-  const data: Record<string, unknown> = { ...base };
-  const errors: FieldErrors = {};
-  for (const field of fields) {
-    if (field.type === "unknown") continue;
-    const key = dataKey(field.name);
-    const raw = form[key];
-    if (Array.isArray(raw)) {
-      errors[key] = "Enter one value.";
-      continue;
-    }
-    if (field.type === "boolean") {
-      data[field.name] = raw !== undefined;
-      continue;
-    }
-    const text = (raw ?? "").trim();
-    if (text === "") {
-      if (field.optional) delete data[field.name];
-      else if (field.type === "list") data[field.name] = [];
-      else if (field.type === "string") data[field.name] = "";
-      else errors[key] = "Fill this in.";
-      continue;
-    }
-    const read = convert(field, text);
-    if ("error" in read) errors[key] = read.error;
-    else data[field.name] = read.value;
-  }
-  return { data, errors };
-}
-
-function convert(field: UserField, text: string): { value: unknown } | { error: string } {
-  switch (field.type) {
-    case "number": {
-      const value = Number(text);
-      return Number.isFinite(value) ? { value } : { error: "Enter a number, e.g. 2.5." };
-    }
-    case "integer": {
-      const value = Number(text);
-      return /^[-+]?\d{1,16}$/.test(text) && Number.isSafeInteger(value)
-        ? { value }
-        : { error: "Enter a whole number, e.g. 3." };
-    }
-    case "date": {
-      const value = new Date(`${text}T00:00:00.000Z`);
-      return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(value.getTime())
-        ? { value }
-        : { error: "Enter a date as YYYY-MM-DD." };
-    }
-    case "choice":
-      return field.options?.includes(text) === true
-        ? { value: text }
-        : { error: `Choose one of: ${(field.options ?? []).join(", ")}.` };
-    case "list":
-      return {
-        value: text
-          .split(",")
-          .map((item) => item.trim())
-          .filter((item) => item !== ""),
-      };
-    default:
-      return { value: text };
-  }
-}
-
-/** What the edit form shows of a user before anything was typed. */
-function valuesOf(user: User, fields: readonly UserField[]): FormState["values"] {
-  const values: FormState["values"] = {
-    firstName: user.firstName,
-    lastName: user.lastName ?? "",
-    username: user.username ?? "",
-    roles: user.roles,
-    ...(user.isAdmin ? { isAdmin: "on" } : {}),
-  };
-  for (const field of fields) {
-    const value = user.data[field.name];
-    if (field.type === "boolean") {
-      if (value === true) values[dataKey(field.name)] = "on";
-    } else if (field.type === "date" && typeof value === "string") {
-      values[dataKey(field.name)] = value.slice(0, 10);
-    } else {
-      values[dataKey(field.name)] = fmt.value(value);
-    }
-  }
-  return values;
-}

@@ -1,10 +1,13 @@
-import { createHash, randomBytes } from "node:crypto";
-import type { User } from "@kamihi/core";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { fmt } from "./routes/format.js";
-import { formFields } from "./routes/forms.js";
-import type { AdminKit } from "./server.js";
-import { isActiveAdmin, type Sessions, sameSecret, verifyPassword } from "./sessions.js";
+import type { Clock, User } from "@kamihi/core";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { CookieOptions } from "../kit/cookies.js";
+import { fmt } from "../kit/format.js";
+import { formFields } from "../kit/forms.js";
+import type { AdminKit } from "../kit/kit.js";
+import { randomSecret, sameSecret, sha256 } from "../kit/secrets.js";
+import { signInLimit } from "../kit/sign-in-limit.js";
+import { verifyPassword } from "../passwords.js";
+import { isActiveAdmin, type Sessions } from "../sessions.js";
 
 /**
  * The double-submit cookie of the sign-in confirmation page. A visitor who is not signed in
@@ -15,31 +18,20 @@ import { isActiveAdmin, type Sessions, sameSecret, verifyPassword } from "./sess
 const CONFIRM_COOKIE = "kamihi_login";
 const CONFIRM_PATH = "/login/";
 
-/** What the shared sign-in limit throws: answered 429 and logged as one warning. */
-export class TooManySignIns extends Error {
-  readonly statusCode = 429;
-  /** Attempts allowed per address and minute. */
-  readonly max: number;
-
-  constructor(max: number) {
-    super("Too many sign-in attempts from this address; wait a minute and try again.");
-    this.name = "TooManySignIns";
-    this.max = max;
-  }
-}
-
-/** What the sign-in routes need of the server. */
-export interface SignInContext {
+/** Options of {@link signInRoutes}: what the sign-in needs of the server. */
+export interface SignInOptions {
   kit: AdminKit;
   sessions: Sessions;
   /** The session cookie: its name and attributes. */
-  sessionCookie: { name: string; options: { secure: boolean } & Record<string, unknown> };
+  sessionCookie: { name: string; options: CookieOptions };
   passwordHash: string | undefined;
   loginTtlSeconds: number;
   /** Sign-in attempts allowed per client address and minute, over every sign-in route. */
   attemptsPerMinute: number;
   /** Whether the request already comes with a live admin session. */
   signedIn(request: FastifyRequest): Promise<unknown>;
+  /** What "now" is: how long the confirmation cookie lives is counted from it. */
+  clock: Clock;
 }
 
 type TokenRoute = { Params: { token: string } };
@@ -49,20 +41,14 @@ type TokenRoute = { Params: { token: string } };
  * POST from it signs in), the password form, and signing out. Every route that checks a
  * credential shares one attempts budget per client address.
  */
-export function registerSignIn(app: FastifyInstance, context: SignInContext): void {
-  const { kit, sessions, sessionCookie, passwordHash } = context;
+export const signInRoutes: FastifyPluginAsync<SignInOptions> = async (app, context) => {
+  const { kit, sessions, sessionCookie, passwordHash, clock } = context;
   const log = kit.log;
   const minutes = Math.max(1, Math.round(context.loginTtlSeconds / 60));
   const linkRule = `Sign-in links work once, for ${fmt.count(minutes, "minute")}`;
 
-  // One store for every route below: the budget is the address's, not the route's.
-  const attempts = app.createRateLimit({ max: context.attemptsPerMinute, timeWindow: 60_000 });
-  const limit = async (request: FastifyRequest, reply: FastifyReply) => {
-    const result = await attempts(request);
-    if (result.isAllowed || !result.isExceeded) return;
-    reply.header("retry-after", result.ttlInSeconds);
-    throw new TooManySignIns(context.attemptsPerMinute);
-  };
+  // One limiter for every route below: the budget is the address's, not the route's.
+  const limit = signInLimit(app, context.attemptsPerMinute);
 
   const loginPage = (
     request: FastifyRequest,
@@ -109,14 +95,14 @@ export function registerSignIn(app: FastifyInstance, context: SignInContext): vo
     const live = await sessions.peekLoginToken(token);
     const user = live === undefined ? null : await kit.users.getUser(live.telegramId);
     if (live === undefined || !isActiveAdmin(user)) return linkRefused(request, reply);
-    const nonce = confirmNonce(request, token) ?? randomBytes(24).toString("base64url");
+    const nonce = confirmNonce(request, token) ?? randomSecret(24);
     reply.setCookie(CONFIRM_COOKIE, `${linkTag(token)}.${nonce}`, {
       path: CONFIRM_PATH,
       httpOnly: true,
       sameSite: "strict",
       secure: sessionCookie.options.secure,
       signed: true,
-      maxAge: Math.max(1, Math.ceil((live.expiresAt.getTime() - Date.now()) / 1000)),
+      maxAge: Math.max(1, Math.ceil((live.expiresAt.getTime() - clock()) / 1000)),
     });
     return kit.render(request, reply, "login-confirm.eta", `Sign in as ${fmt.name(user)}`, {
       fmt,
@@ -172,11 +158,11 @@ export function registerSignIn(app: FastifyInstance, context: SignInContext): vo
     reply.clearCookie(sessionCookie.name, { path: "/" });
     return reply.redirect("/login", 303);
   });
-}
+};
 
 /** Ties a confirmation cookie to one link without keeping the link itself in the cookie. */
 function linkTag(token: string): string {
-  return createHash("sha256").update(token).digest("base64url").slice(0, 22);
+  return sha256(token).slice(0, 22);
 }
 
 /** The nonce of this link's confirmation cookie, if the request carries a valid one. */

@@ -1,7 +1,6 @@
-import { isKamihiError, type KamihiValidationError } from "@kamihi/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import * as v from "valibot";
-import type { AdminKit } from "../server.js";
+import type { AdminKit } from "./kit.js";
 
 /** A form body (or query string) as Fastify parses it: names to one text or several. */
 export type FormFields = Record<string, string | string[]>;
@@ -133,36 +132,3 @@ export function telegramIdParam(raw: string): number | undefined {
 
 /** Role names as `@kamihi/users` accepts them. */
 export const ROLE_NAME = /^[\p{L}\p{N}_.-]{1,64}$/u;
-
-// ---- errors -------------------------------------------------------------------------------
-
-/**
- * A Kamihi error as form errors: validation issues go to their fields (by path), anything else
- * to the form. Errors that are not Kamihi's give `undefined` (they are bugs: let them fail).
- */
-export function formErrorsOf(
-  error: unknown,
-  byCode: Partial<Record<string, string>> = {},
-): Pick<FormState, "errors" | "formError"> | undefined {
-  if (!isKamihiError(error)) return undefined;
-  const field = byCode[error.code];
-  if (field !== undefined) return { errors: { [field]: error.message } };
-  const issues = (error as Partial<KamihiValidationError>).issues;
-  if (issues === undefined || issues.length === 0) return { errors: {}, formError: error.message };
-  const errors: FieldErrors = {};
-  const rest: string[] = [];
-  for (const issue of issues) {
-    if (issue.path === "" || issue.path === "data") rest.push(issue.message);
-    else errors[issue.path] ??= issue.message;
-  }
-  return {
-    errors,
-    ...(rest.length > 0 ? { formError: rest.join(" ") } : {}),
-  };
-}
-
-/** The text of a Kamihi error for a flash message; other errors are rethrown. */
-export function flashOf(error: unknown): { kind: "error"; text: string } {
-  if (!isKamihiError(error)) throw error;
-  return { kind: "error", text: error.message };
-}

@@ -52,3 +52,40 @@ describe("dependency rule", () => {
     assert.match(result.stderr, /no packages\/ folder/);
   });
 });
+
+describe("import cycles", () => {
+  it("fails on a loop of imports, printing it as a chain of files of the package's src", () => {
+    const result = check(fixture("cycles"));
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /import cycles: these files import each other in a loop/);
+    assert.match(
+      result.stderr,
+      /- @kamihi\/users \(packages\/users\/src\): roles\.ts → service\.ts → roles\.ts\n/,
+    );
+    assert.equal(result.stdout, "");
+  });
+
+  it("counts `import type`, marking that link of the chain", () => {
+    const result = check(fixture("cycles"));
+    assert.match(
+      result.stderr,
+      /- @kamihi\/users \(packages\/users\/src\): store\.ts → types\.ts →\(type\) store\.ts\n/,
+    );
+  });
+
+  it("checks every package, follows folder indexes and names the whole tangle", () => {
+    const result = check(fixture("cycles"));
+    assert.match(
+      result.stderr,
+      /- kamihi \(packages\/kamihi\/src\): a\.ts → nested\/index\.ts → b\.ts → a\.ts \(one loop of a tangle of: a\.ts, b\.ts, c\.ts, nested\/index\.ts\)\n/,
+    );
+    assert.match(result.stderr, /- kamihi \(packages\/kamihi\/src\): self\.ts → self\.ts\n/);
+    assert.equal(result.stderr.match(/^ {2}- /gm)?.length, 4, result.stderr);
+  });
+
+  it("passes a tree whose dynamic imports, comments and generated source only look like loops", () => {
+    const result = check(fixture("no-cycles"));
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /import cycles: none in the src of 2 packages/);
+  });
+});

@@ -1,4 +1,4 @@
-import { ScaffoldError } from "./errors.js";
+import { KamihiError } from "@kamihi/core";
 import type { Progress } from "./options.js";
 import { installCommand, type PackageManager } from "./package-managers.js";
 import { runCommand } from "./run-command.js";
@@ -30,16 +30,19 @@ export async function installDependencies(
       outcome.errorCode === "ENOENT"
         ? `${packageManager} is not installed or not on PATH. Install it (${howToGet(packageManager)}) or choose another package manager with --pm.`
         : `It could not start (${outcome.message}).`;
-    throw new ScaffoldError("install-failed", `\`${shown}\` failed: ${fix} ${byHand}`);
+    throw new KamihiError("KAMIHI_CREATE_INSTALL_FAILED", `\`${shown}\` failed: ${fix} ${byHand}`, {
+      details: { directory, command: shown },
+    });
   }
   const ending =
     outcome.kind === "killed"
       ? `was stopped by ${outcome.signal}`
       : `exited with code ${outcome.code}`;
   const tail = lastLines(outcome.output, SHOWN_LINES);
-  throw new ScaffoldError(
-    "install-failed",
+  throw new KamihiError(
+    "KAMIHI_CREATE_INSTALL_FAILED",
     `\`${shown}\` ${ending}. Fix the cause${tail === "" ? "" : " (its output ends with the lines below)"}, then install again. ${byHand}${tail === "" ? "" : `\n${tail}`}`,
+    { details: { directory, command: shown } },
   );
 }
 

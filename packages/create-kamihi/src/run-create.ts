@@ -1,9 +1,9 @@
 import { resolve } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { cancel, intro, note, outro } from "@clack/prompts";
+import { isKamihiError, KamihiError } from "@kamihi/core";
 import { Command, CommanderError, Option } from "commander";
 import { type Answers, DEFAULT_NAME } from "./answers.js";
-import { isScaffoldError } from "./errors.js";
 import { nextSteps } from "./next-steps.js";
 import { detectPackageManager, isPackageManager, packageManagers } from "./package-managers.js";
 import { plainProgress, terminalProgress } from "./progress.js";
@@ -38,7 +38,9 @@ interface Flags {
 }
 
 /** A flag or argument the command cannot use: `error: <message>`, exit 2. */
-class UsageError extends Error {}
+function usageError(option: string, message: string): KamihiError {
+  return new KamihiError("KAMIHI_CREATE_INVALID_OPTION", message, { details: { option } });
+}
 
 /**
  * The `create-kamihi` command (`npm create kamihi`, `pnpm create kamihi`): reads the flags,
@@ -61,7 +63,7 @@ export async function runCreate(argv: string[], io: CreateIO): Promise<number> {
   try {
     given = readArguments(program.args[0], flags);
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
+    if (!isKamihiError(error, "KAMIHI_CREATE_INVALID_OPTION")) throw error;
     io.stderr.write(`error: ${error.message}\n`);
     return EXIT.usage;
   }
@@ -111,7 +113,7 @@ export async function runCreate(argv: string[], io: CreateIO): Promise<number> {
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     io.stderr.write(`error: ${message}\n`);
-    return isScaffoldError(error, "invalid-option") ? EXIT.usage : EXIT.failed;
+    return isKamihiError(error, "KAMIHI_CREATE_INVALID_OPTION") ? EXIT.usage : EXIT.failed;
   }
 }
 
@@ -120,12 +122,12 @@ function readArguments(name: string | undefined, flags: Flags): Partial<Answers>
   const given: Partial<Answers> = {};
   if (name !== undefined) {
     const problem = checkProjectName(name);
-    if (problem !== undefined) throw new UsageError(problem);
+    if (problem !== undefined) throw usageError("name", problem);
     given.name = name;
   }
   if (flags.token !== undefined) {
     const problem = checkToken(flags.token);
-    if (problem !== undefined) throw new UsageError(`--token: ${problem}`);
+    if (problem !== undefined) throw usageError("--token", `--token: ${problem}`);
     given.token = flags.token;
   }
   if (flags.storage !== undefined) {
@@ -135,18 +137,19 @@ function readArguments(name: string | undefined, flags: Flags): Partial<Answers>
       const problem = /^mongodb(\+srv)?:/i.test(flags.storage)
         ? checkMongoUrl(flags.storage)
         : `expected "embedded" or a MongoDB URL (mongodb://… or mongodb+srv://…), got ${JSON.stringify(flags.storage.split(":")[0])}.`;
-      if (problem !== undefined) throw new UsageError(`--storage: ${problem}`);
+      if (problem !== undefined) throw usageError("--storage", `--storage: ${problem}`);
       given.storage = { mongodbUrl: flags.storage };
     }
   }
   if (flags.admin !== undefined) {
     const problem = checkAdminIdText(flags.admin);
-    if (problem !== undefined) throw new UsageError(`--admin: ${problem}`);
+    if (problem !== undefined) throw usageError("--admin", `--admin: ${problem}`);
     given.adminId = Number(flags.admin.trim());
   }
   if (flags.pm !== undefined) {
     if (!isPackageManager(flags.pm)) {
-      throw new UsageError(
+      throw usageError(
+        "--pm",
         `--pm: expected one of ${packageManagers.join(", ")}, got ${JSON.stringify(flags.pm)}.`,
       );
     }

@@ -1,6 +1,6 @@
 import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { ScaffoldError } from "./errors.js";
+import { KamihiError } from "@kamihi/core";
 import { EMBEDDED_DB_URL, type ProjectSpec } from "./files/project.js";
 import { initGitRepository } from "./git.js";
 import { installDependencies } from "./install.js";
@@ -17,8 +17,9 @@ const silent: Progress = { step() {}, start() {}, stop() {} };
  * installs its dependencies and makes it a git repository. Every option is checked before
  * anything is written; an existing folder that is not empty is never touched.
  *
- * @throws {ScaffoldError} `invalid-option` for a value that cannot be used, `target-exists`,
- *   `write-failed`, or `install-failed` (the files are kept; the message says what to run).
+ * @throws {KamihiError} `KAMIHI_CREATE_INVALID_OPTION` for a value that cannot be used,
+ *   `KAMIHI_CREATE_TARGET_EXISTS`, `KAMIHI_CREATE_WRITE_FAILED`, or
+ *   `KAMIHI_CREATE_INSTALL_FAILED` (the files are kept; the message says what to run).
  */
 export async function scaffold(
   options: ScaffoldOptions,
@@ -40,10 +41,10 @@ export async function scaffold(
     // A half-written project is worse than none: remove what this call created.
     if (created) await rm(target, { recursive: true, force: true });
     const reason = error instanceof Error ? error.message : String(error);
-    throw new ScaffoldError(
-      "write-failed",
+    throw new KamihiError(
+      "KAMIHI_CREATE_WRITE_FAILED",
       `Could not write the project files in ${target}: ${reason}. Check that the folder is writable and the disk has space, then try again.`,
-      { cause: error },
+      { cause: error, details: { target } },
     );
   }
   progress.step(`Created ${options.name} in ${target}`);
@@ -63,32 +64,38 @@ export async function scaffold(
   return { directory: target, files: files.map((file) => file.path) };
 }
 
-/** The options as the file generators need them, or the first problem as a ScaffoldError. */
+/**
+ * The options as the file generators need them, or the first problem as a
+ * `KAMIHI_CREATE_INVALID_OPTION` error naming the option (never its value: it may be a secret).
+ */
 function checkOptions(options: ScaffoldOptions): ProjectSpec {
-  const invalid = (message: string) => new ScaffoldError("invalid-option", message);
+  const invalid = (option: keyof ScaffoldOptions, message: string) =>
+    new KamihiError("KAMIHI_CREATE_INVALID_OPTION", message, { details: { option } });
   const nameProblem = checkProjectName(String(options.name ?? ""));
-  if (nameProblem !== undefined) throw invalid(nameProblem);
+  if (nameProblem !== undefined) throw invalid("name", nameProblem);
   if (options.token !== undefined) {
     const problem = checkToken(options.token);
-    if (problem !== undefined) throw invalid(problem);
+    if (problem !== undefined) throw invalid("token", problem);
   }
   let mongodbUrl: string | undefined;
   if (options.storage !== "embedded") {
     mongodbUrl = typeof options.storage === "object" ? options.storage?.mongodbUrl : undefined;
     if (typeof mongodbUrl !== "string") {
       throw invalid(
+        "storage",
         `storage must be "embedded" or { mongodbUrl: "mongodb://…" }; with "embedded" the bot uses ${EMBEDDED_DB_URL}.`,
       );
     }
     const problem = checkMongoUrl(mongodbUrl);
-    if (problem !== undefined) throw invalid(problem);
+    if (problem !== undefined) throw invalid("storage", problem);
   }
   if (options.adminId !== undefined) {
     const problem = checkAdminId(options.adminId);
-    if (problem !== undefined) throw invalid(problem);
+    if (problem !== undefined) throw invalid("adminId", problem);
   }
   if (!isPackageManager(options.packageManager)) {
     throw invalid(
+      "packageManager",
       `packageManager must be one of ${packageManagers.join(", ")}, got ${JSON.stringify(options.packageManager)}.`,
     );
   }
@@ -125,26 +132,28 @@ async function claimTarget(target: string): Promise<boolean> {
     if (code !== "EEXIST") throw cannotCreate(target, error);
   }
   if (!(await stat(target)).isDirectory()) {
-    throw new ScaffoldError(
-      "target-exists",
+    throw new KamihiError(
+      "KAMIHI_CREATE_TARGET_EXISTS",
       `${target} exists and is not a folder. Choose another project name, or move that file away.`,
+      { details: { target } },
     );
   }
   const entries = await readdir(target);
   if (entries.length > 0) {
-    throw new ScaffoldError(
-      "target-exists",
+    throw new KamihiError(
+      "KAMIHI_CREATE_TARGET_EXISTS",
       `The folder ${target} already exists and is not empty (${entries.length} ${entries.length === 1 ? "entry" : "entries"}). Choose another project name, or remove or empty that folder first.`,
+      { details: { target } },
     );
   }
   return false;
 }
 
-function cannotCreate(target: string, error: unknown): ScaffoldError {
+function cannotCreate(target: string, error: unknown): KamihiError<"KAMIHI_CREATE_WRITE_FAILED"> {
   const reason = error instanceof Error ? error.message : String(error);
-  return new ScaffoldError(
-    "write-failed",
+  return new KamihiError(
+    "KAMIHI_CREATE_WRITE_FAILED",
     `Could not create ${target}: ${reason}. Check that its parent folder is writable, or choose another with --dir.`,
-    { cause: error },
+    { cause: error, details: { target } },
   );
 }

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { chmod, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { describe, it } from "node:test";
-import { isScaffoldError, runCreate, type ScaffoldOptions, scaffold } from "../src/index.js";
+import { isKamihiError, runCreate, type ScaffoldOptions, scaffold } from "../src/index.js";
 import {
   captureIO,
   isolatedGitEnv,
@@ -55,7 +55,7 @@ describe("install", { skip: process.platform === "win32" && "uses POSIX shell sc
           progress,
         ),
         (error: Error) => {
-          assert.ok(isScaffoldError(error, "install-failed"));
+          assert.ok(isKamihiError(error, "KAMIHI_CREATE_INSTALL_FAILED"));
           assert.match(
             error.message,
             /^`pnpm install` failed: pnpm is not installed or not on PATH/,
@@ -86,7 +86,11 @@ describe("install", { skip: process.platform === "win32" && "uses POSIX shell sc
       assert.rejects(
         scaffold({ ...base, name: "failing", packageManager: "npm", directory: parent }),
         (error: Error) => {
-          assert.ok(isScaffoldError(error, "install-failed"));
+          assert.ok(isKamihiError(error, "KAMIHI_CREATE_INSTALL_FAILED"));
+          assert.deepEqual(error.details, {
+            directory: join(parent, "failing"),
+            command: "npm install",
+          });
           assert.match(error.message, /^`npm install` exited with code 3\./);
           assert.ok(error.message.includes(`cd ${join(parent, "failing")} && npm install`));
           // The output proves it ran inside the new project.

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { isScaffoldError, type ScaffoldOptions, scaffold } from "../src/index.js";
+import { isKamihiError, type ScaffoldOptions, scaffold } from "../src/index.js";
 import { listFiles, read, recordingProgress, TOKEN, tempDir } from "./helpers.js";
 
 const base = {
@@ -90,7 +90,13 @@ describe("scaffold", () => {
     const ownVersion = JSON.parse(await read(join(import.meta.dirname, ".."), "package.json"))
       .version as string;
     assert.deepEqual(manifest.dependencies, { kamihi: `^${ownVersion}` });
-    assert.deepEqual(Object.keys(manifest.devDependencies).sort(), ["@types/node", "typescript"]);
+    assert.deepEqual(Object.keys(manifest.devDependencies).sort(), [
+      "@kamihi/testing",
+      "@types/node",
+      "typescript",
+    ]);
+    // The playground and the project's tests use it; a production install leaves it out.
+    assert.equal(manifest.devDependencies["@kamihi/testing"], `^${ownVersion}`);
     assert.match(manifest.devDependencies.typescript, /^\^6\./);
     assert.match(manifest.devDependencies["@types/node"], /^\^22/);
   });
@@ -308,7 +314,8 @@ describe("scaffold", () => {
     await assert.rejects(
       scaffold({ ...base, name: "taken", directory: parent, token: TOKEN }),
       (error: Error) => {
-        assert.ok(isScaffoldError(error, "target-exists"));
+        assert.ok(isKamihiError(error, "KAMIHI_CREATE_TARGET_EXISTS"));
+        assert.deepEqual(error.details, { target });
         assert.ok(error.message.includes(target), "the message names the folder");
         assert.match(error.message, /already exists and is not empty/);
         assert.match(error.message, /Choose another project name, or remove or empty/);
@@ -348,7 +355,7 @@ describe("scaffold", () => {
     it(`refuses the name ${JSON.stringify(name)} and writes nothing`, async () => {
       const parent = await tempDir();
       await assert.rejects(scaffold({ ...base, name, directory: parent }), (error: Error) => {
-        assert.ok(isScaffoldError(error, "invalid-option"));
+        assert.ok(isKamihiError(error, "KAMIHI_CREATE_INVALID_OPTION"));
         assert.match(error.message, problem);
         return true;
       });
@@ -362,7 +369,8 @@ describe("scaffold", () => {
     await assert.rejects(
       scaffold({ ...base, name: "bot", directory: parent, token: bad }),
       (error: Error) => {
-        assert.ok(isScaffoldError(error, "invalid-option"));
+        assert.ok(isKamihiError(error, "KAMIHI_CREATE_INVALID_OPTION"));
+        assert.deepEqual(error.details, { option: "token" }, "names the option, not its value");
         assert.match(error.message, /does not look like one from @BotFather/);
         assert.match(error.message, /35 letters, digits, - or _/);
         assert.ok(!error.message.includes("tooShortSecret"));
@@ -383,7 +391,7 @@ describe("scaffold", () => {
       await assert.rejects(
         scaffold({ ...base, name: "bot", directory: parent, storage: { mongodbUrl: url } }),
         (error: Error) => {
-          assert.ok(isScaffoldError(error, "invalid-option"));
+          assert.ok(isKamihiError(error, "KAMIHI_CREATE_INVALID_OPTION"));
           assert.match(error.message, problem);
           assert.match(error.message, /mongodb:\/\/localhost:27017/, "says what is expected");
           assert.ok(!error.message.includes("hunter2"));
@@ -398,7 +406,12 @@ describe("scaffold", () => {
     for (const adminId of [0, -5, 1.5, Number.NaN]) {
       await assert.rejects(
         scaffold({ ...base, name: "bot", directory: await tempDir(), adminId }),
-        /The admin's Telegram id must be a positive whole number/,
+        (error: Error) => {
+          assert.ok(isKamihiError(error, "KAMIHI_CREATE_INVALID_OPTION"));
+          assert.deepEqual(error.details, { option: "adminId" });
+          assert.match(error.message, /The admin's Telegram id must be a positive whole number/);
+          return true;
+        },
       );
     }
   });
@@ -411,8 +424,31 @@ describe("scaffold", () => {
         directory: await tempDir(),
         packageManager: "pip" as "npm",
       }),
-      /packageManager must be one of pnpm, npm, yarn, bun, got "pip"/,
+      (error: Error) => {
+        assert.ok(isKamihiError(error, "KAMIHI_CREATE_INVALID_OPTION"));
+        assert.match(
+          error.message,
+          /packageManager must be one of pnpm, npm, yarn, bun, got "pip"/,
+        );
+        return true;
+      },
     );
+  });
+
+  it("fails with KAMIHI_CREATE_WRITE_FAILED when the folder cannot be created, keeping the cause", async () => {
+    // A file where the parent folder should be: creating the project folder fails (ENOTDIR).
+    const parent = join(await tempDir(), "a-file");
+    await writeFile(parent, "not a folder\n");
+    const target = join(parent, "bot");
+    await assert.rejects(scaffold({ ...base, name: "bot", directory: parent }), (error: Error) => {
+      assert.ok(isKamihiError(error, "KAMIHI_CREATE_WRITE_FAILED"));
+      assert.deepEqual(error.details, { target });
+      assert.ok(error.message.startsWith(`Could not create ${target}: `), error.message);
+      assert.match(error.message, /choose another with --dir/);
+      assert.equal((error.cause as NodeJS.ErrnoException).code, "ENOTDIR");
+      return true;
+    });
+    assert.equal(await readFile(parent, "utf8"), "not a folder\n");
   });
 });
 

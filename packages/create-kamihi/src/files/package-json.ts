@@ -1,8 +1,10 @@
-import { supportedNode } from "../version.js";
+import { createKamihiVersion, supportedNode } from "../version.js";
 import type { ProjectFile, ProjectSpec } from "./project.js";
 
 /**
- * `package.json`: scripts for the `kamihi` command, `kamihi` as the only dependency, and
+ * `package.json`: scripts for the `kamihi` command, `kamihi` as the only dependency, and for
+ * development only: `@kamihi/testing` (the emulator behind `kamihi playground` and
+ * `kamihi/testing`, an optional peer of `kamihi` that a production install leaves out) and
  * TypeScript for type checking (the runtime runs `.ts` files itself).
  */
 export function packageJsonFile(spec: ProjectSpec): ProjectFile {
@@ -21,11 +23,24 @@ export function packageJsonFile(spec: ProjectSpec): ProjectFile {
         typecheck: "tsc --noEmit",
       },
       dependencies: { kamihi: spec.kamihiVersion },
-      devDependencies: { "@types/node": "^22.18.0", typescript: "^6.0.3" },
+      devDependencies: {
+        "@kamihi/testing": testingVersion(spec.kamihiVersion),
+        "@types/node": "^22.18.0",
+        typescript: "^6.0.3",
+      },
     },
     spec.packageJson ?? {},
   );
   return { path: "package.json", content: `${JSON.stringify(manifest, null, 2)}\n` };
+}
+
+/**
+ * `@kamihi/testing` is released with `kamihi`: the same version, range or dist-tag. A `kamihi`
+ * from elsewhere (`file:`, `link:`, git, `npm:` alias) says nothing about it, so this
+ * scaffolder's own version is taken.
+ */
+function testingVersion(kamihiVersion: string): string {
+  return /[:/]/.test(kamihiVersion) ? `^${createKamihiVersion}` : kamihiVersion;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

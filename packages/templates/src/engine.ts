@@ -23,9 +23,12 @@ export interface TemplateEngineOptions {
   logger?: Logger;
 }
 
-/** A template engine that can also stop watching files. */
+/** The Eta engine: the {@link TemplateEngine} port, with its `close` always present. */
 export interface EtaTemplateEngine extends TemplateEngine {
-  /** Stops watching files (when `watch` is on). */
+  /**
+   * The port's `close`, called once when the bot stops: stops watching files (when `watch`
+   * is on). Calling it again does nothing.
+   */
   close(): void;
 }
 

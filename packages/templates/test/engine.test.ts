@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { describe, it } from "node:test";
-import { isKamihiError } from "@kamihi/core";
+import { isKamihiError, type Logger } from "@kamihi/core";
 import { parseMarkdownV2 } from "@kamihi/testing";
 import { toMarkdownV2 } from "@kamihi/tg";
 import { createTemplateEngine, escapeMarkdown } from "../src/index.js";
@@ -15,6 +15,37 @@ function project(files: Record<string, string>): string {
     writeFileSync(join(root, name), content);
   }
   return root;
+}
+
+/**
+ * A logger that hears the watcher's "template changed" lines, so a test awaits the reload
+ * itself instead of polling for it.
+ */
+function watchedChanges() {
+  const files = new Set<string>();
+  const waiters: Array<() => void> = [];
+  const ignore = () => {};
+  const logger: Logger = {
+    trace: ignore,
+    info: ignore,
+    warn: ignore,
+    error: ignore,
+    fatal: ignore,
+    debug: (bindings: unknown) => {
+      const file = (bindings as { file?: unknown } | undefined)?.file;
+      if (file === undefined) return;
+      files.add(String(file).split(sep).join("/"));
+      for (const wake of waiters.splice(0)) wake();
+    },
+    child: () => logger,
+  };
+  /** Resolves once a change to every file (ending with these paths) has been reloaded. */
+  async function seen(endings: string[]): Promise<void> {
+    while (!endings.every((end) => [...files].some((file) => file.endsWith(end)))) {
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  }
+  return { logger, seen };
 }
 
 /** What a user would see in Telegram: Markdown → MarkdownV2 → Telegram's parse. */
@@ -152,16 +183,15 @@ describe("reloading", () => {
 
   it("reloads by itself in watch mode, new files included", async () => {
     const root = project({ "actions/a/a.md.eta": "v1" });
-    const engine = createTemplateEngine({ root, watch: true });
+    const changes = watchedChanges();
+    const engine = createTemplateEngine({ root, watch: true, logger: changes.logger });
     const set = engine.forAction("actions/a");
     try {
       assert.equal(await set.render("a.md"), "v1");
       writeFileSync(join(root, "actions/a/a.md.eta"), "v2");
       writeFileSync(join(root, "actions/a/b.md.eta"), "new");
-      // The watcher fires within milliseconds; give it up to two seconds on a busy machine.
-      for (let i = 0; i < 200 && ((await set.render("a.md")) !== "v2" || !set.has("b.md")); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      // The engine logs a change and reloads in the same tick: once both are heard, both are in.
+      await changes.seen(["a/a.md.eta", "a/b.md.eta"]);
       assert.equal(await set.render("a.md"), "v2");
       assert.equal(await set.render("b.md"), "new");
     } finally {

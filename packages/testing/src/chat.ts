@@ -1,5 +1,5 @@
 import type { BotCommand, Chat, InlineKeyboardButton, Message, User } from "@telegraf/types";
-import type { ChatEvent, Emulator } from "./emulator.js";
+import type { ChatEvent, ChatHost } from "./chat-host.js";
 
 /** Who is chatting, and where. */
 export interface ChatOptions {
@@ -44,11 +44,11 @@ export class TestChat {
   private readonly waitMs: number;
   readonly chat: Chat;
   readonly user: User;
-  private readonly emulator: Emulator;
+  private readonly emulator: ChatHost;
   /** How many of the bot's messages in this chat `nextReply` has consumed. */
   private cursor: number;
 
-  constructor(emulator: Emulator, options: ChatOptions = {}, shared?: Chat) {
+  constructor(emulator: ChatHost, options: ChatOptions = {}, shared?: Chat) {
     this.emulator = emulator;
     this.waitMs = options.replyTimeoutMs ?? emulator.replyTimeoutMs;
     const userId = options.userId ?? nextUserId++;

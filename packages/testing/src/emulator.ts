@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from "node:crypto";
 import { EventEmitter } from "node:events";
 import multipart from "@fastify/multipart";
+import type { Clock } from "@kamihi/core";
 import type {
   BotCommand,
   CallbackQuery,
@@ -15,6 +16,7 @@ import type {
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { BotApiError, badRequest } from "./api-error.js";
 import { type ChatOptions, TestChat } from "./chat.js";
+import type { ChatEvent, ChatHost, StoredFile } from "./chat-host.js";
 import { FloodGate, type FloodLimits } from "./limits.js";
 import { EntityParseError, parseFormatted } from "./markup.js";
 
@@ -30,6 +32,11 @@ export interface EmulatorOptions {
   bot?: { firstName?: string; username?: string };
   /** Telegram's flood limits; off unless given. */
   limits?: FloodLimits;
+  /**
+   * The clock the flood limits read (ms since the epoch). Default: the system clock; a test
+   * steps its own clock past a window instead of waiting for it.
+   */
+  clock?: Clock;
   /** Message text limit. Default 4096, as Telegram. */
   maxMessageLength?: number;
   /** Caption limit. Default 1024, as Telegram. */
@@ -54,27 +61,6 @@ export interface Fault {
   /** Delay of a `slow` fault. Default: 2000 ms. */
   delayMs?: number;
 }
-
-/** A file the emulator holds: uploaded by the bot or by a test user. */
-export interface StoredFile {
-  fileId: string;
-  fileUniqueId: string;
-  filePath: string;
-  data: Buffer;
-  fileName?: string;
-  mimeType?: string;
-}
-
-/** Something the bot did in a chat, for tests and the playground. */
-export type ChatEvent =
-  | { type: "message"; message: Message }
-  | { type: "edit"; message: Message }
-  | { type: "delete"; messageId: number }
-  | { type: "callbackAnswer"; callbackQueryId: string; text?: string; showAlert: boolean }
-  /** The bot set this chat's own command menu (`setMyCommands` scoped to the chat). */
-  | { type: "menu"; commands: BotCommand[] }
-  /** The bot showed a reply keyboard under the input field, or removed it (`keyboard` absent). */
-  | { type: "keyboard"; keyboard?: ReplyKeyboardMarkup };
 
 /** A call to the emulated API, as recorded for tests. */
 export interface ApiCall {
@@ -116,7 +102,7 @@ const MEDIA_METHODS: Record<string, string> = {
  * The Telegram Bot API on loopback: a real HTTP server speaking `/bot<token>/<method>` as
  * Telegram does, with test chats on the user side.
  */
-export class Emulator {
+export class Emulator implements ChatHost {
   readonly token: string;
   /** How long test chats wait for the bot by default. */
   readonly replyTimeoutMs: number;
@@ -128,7 +114,9 @@ export class Emulator {
   /**
    * Emits `event` (chatId, ChatEvent) whenever the bot changes a chat, `userMessage`
    * (chatId, Message) whenever a user's message goes to the bot, `call` (method, params)
-   * whenever the bot calls a method, and `pending` (count) when the bot confirms updates (polling) or accepts one (webhook).
+   * whenever the bot calls a method, `pending` (count) when the bot confirms updates (polling)
+   * or accepts one (webhook), and `webhookError` (updateId, message) when a push to the
+   * webhook fails (it is retried).
    */
   readonly events = new EventEmitter();
 
@@ -159,6 +147,10 @@ export class Emulator {
   private pushing = new Set<number | string>();
   private pushQueue: Update[] = [];
   private pushWake: (() => void) | undefined;
+  /** Pushes to the webhook under way, retries included, for {@link webhookIdle}. */
+  private readonly deliveries = new Set<Promise<void>>();
+  /** Deliveries waiting to retry: woken when the webhook changes or the emulator stops. */
+  private readonly backoffs = new Set<() => void>();
   private stopped = false;
   /** Bumped by drop_pending_updates: updates in flight from before are dropped too. */
   private dropGeneration = 0;
@@ -175,7 +167,8 @@ export class Emulator {
       first_name: options.bot?.firstName ?? "Kamihi Test Bot",
       username: options.bot?.username ?? "kamihi_test_bot",
     };
-    this.flood = options.limits === undefined ? undefined : new FloodGate(options.limits);
+    this.flood =
+      options.limits === undefined ? undefined : new FloodGate(options.limits, options.clock);
   }
 
   /** The Bot API root to give a client (`tg.apiRoot`), e.g. `http://127.0.0.1:41234`. */
@@ -228,6 +221,7 @@ export class Emulator {
     this.stopped = true;
     for (const wake of this.pollers) wake();
     this.pushWake?.();
+    this.wakeBackoffs();
     await this.server?.close();
     this.server = undefined;
   }
@@ -254,6 +248,15 @@ export class Emulator {
     const update = this.recent.get(updateId);
     if (update === undefined) throw new Error(`The emulator no longer has update ${updateId}.`);
     this.enqueue(update);
+  }
+
+  /**
+   * Resolves once no update is on its way to a webhook (a push, or a retry waiting): after
+   * `deleteWebhook`, the updates that were in flight are then back in the polling queue.
+   * While a webhook is set and keeps failing, it does not resolve.
+   */
+  async webhookIdle(): Promise<void> {
+    while (this.deliveries.size > 0) await Promise.all(this.deliveries);
   }
 
   /** The id of the newest update the emulator created. */
@@ -449,10 +452,12 @@ export class Emulator {
       const [update] = this.pushQueue.splice(index, 1) as [Update];
       const key = this.chatKey(update);
       this.pushing.add(key);
-      void this.deliver(webhook, update).finally(() => {
+      const delivery = this.deliver(webhook, update).finally(() => {
+        this.deliveries.delete(delivery);
         this.pushing.delete(key);
         this.pushWake?.();
       });
+      this.deliveries.add(delivery);
     }
   }
 
@@ -483,11 +488,33 @@ export class Emulator {
         webhook.lastErrorMessage = `Connection failed: ${(error as Error).message}`;
       }
       webhook.lastErrorDate = Math.floor(Date.now() / 1000);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      this.events.emit("webhookError", update.update_id, webhook.lastErrorMessage);
+      await this.backoff(webhook, delay);
       delay = Math.min(delay * 2, 2000);
     }
     // The webhook changed while this update was in flight: give it back to the new mode.
     if (!this.stopped && generation === this.dropGeneration) this.enqueue(update);
+  }
+
+  /**
+   * Waits before a retry; a webhook changed or removed (or the emulator stopping) ends the wait
+   * at once, so the update goes back to the new mode without a stale delay.
+   */
+  private backoff(webhook: WebhookState, ms: number): Promise<void> {
+    if (this.stopped || this.webhook !== webhook) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.backoffs.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.backoffs.add(wake);
+    });
+  }
+
+  private wakeBackoffs() {
+    for (const wake of [...this.backoffs]) wake();
   }
 
   /** Runs a method the bot answered the webhook request with, as Telegram does. */
@@ -609,6 +636,7 @@ export class Emulator {
         return this.setWebhook(p);
       case "deleteWebhook":
         this.webhook = undefined;
+        this.wakeBackoffs();
         if (bool(p.drop_pending_updates)) {
           this.pending.length = 0;
           this.pushQueue.length = 0;
@@ -734,6 +762,7 @@ export class Emulator {
     const url = str(p.url) ?? "";
     if (url === "") {
       this.webhook = undefined;
+      this.wakeBackoffs();
       for (const update of this.pushQueue.splice(0)) insertInOrder(this.pending, update);
       return true;
     }
@@ -767,6 +796,7 @@ export class Emulator {
       ...(secret === undefined ? {} : { secretToken: secret }),
       maxConnections,
     };
+    this.wakeBackoffs();
     const allowed = json(p.allowed_updates);
     if (Array.isArray(allowed))
       this.allowedUpdates = allowed.length === 0 ? undefined : (allowed as string[]);

@@ -6,7 +6,8 @@
  */
 
 export { createEmulator, DEFAULT_TEST_TOKEN, Emulator } from "./emulator.js";
-export type { ApiCall, ChatEvent, EmulatorOptions, Fault, StoredFile } from "./emulator.js";
+export type { ApiCall, EmulatorOptions, Fault } from "./emulator.js";
+export type { ChatEvent, ChatHost, StoredFile } from "./chat-host.js";
 export { messageText, TestChat } from "./chat.js";
 export { freePort } from "./ports.js";
 export { createPlayground, DEFAULT_PLAYGROUND_PORT } from "./playground.js";

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from "@kamihi/core";
 import { BotApiError } from "./api-error.js";
 
 /** Flood limits the emulator enforces, as Telegram does (opt-in). */
@@ -19,13 +20,16 @@ export class FloodGate {
   rejected = 0;
 
   private readonly limits: FloodLimits;
+  private readonly clock: Clock;
 
-  constructor(limits: FloodLimits) {
+  /** `clock` tells the windows what time it is: tests step it past a window instead of waiting. */
+  constructor(limits: FloodLimits, clock: Clock = systemClock) {
     this.limits = limits;
+    this.clock = clock;
   }
 
   /** Records a send to `chatId` now, or throws the 429 Telegram would answer. */
-  admit(chatId: number, now = Date.now()): void {
+  admit(chatId: number, now = this.clock()): void {
     const checks: Array<[number[], number | undefined, number]> = [
       [this.global, this.limits.globalPerSecond, 1000],
       [this.window(this.chats, chatId), this.limits.perChatPerSecond, 1000],

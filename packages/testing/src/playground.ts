@@ -5,7 +5,8 @@ import type { Message } from "@telegraf/types";
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import mime from "mime";
 import type { TestChat } from "./chat.js";
-import type { ChatEvent, Emulator } from "./emulator.js";
+import type { ChatEvent } from "./chat-host.js";
+import type { Emulator } from "./emulator.js";
 
 /** A simulated Telegram user of the playground. */
 export interface PlaygroundUser {

@@ -1,8 +1,20 @@
 import assert from "node:assert/strict";
-import { createServer, type IncomingMessage } from "node:http";
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import { after, describe, it } from "node:test";
 import { Telegraf } from "telegraf";
 import { emulator } from "./helpers.js";
+
+/**
+ * Closes a server at the end of a test, without waiting for the emulator's keep-alive
+ * connections to time out.
+ */
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
 
 /** A plain HTTP webhook receiver that records what the emulator pushes. */
 async function receiver(
@@ -15,7 +27,7 @@ async function receiver(
     res.end();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  after(() => closeServer(server));
   return `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
 }
 
@@ -77,7 +89,7 @@ describe("webhooks", () => {
     bot.start((ctx) => ctx.reply("hi from a webhook reply"));
     const server = createServer(bot.webhookCallback("/hook", { secretToken: "t0ken" }));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    after(() => closeServer(server));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
     await bot.telegram.setWebhook(url, { secret_token: "t0ken" });
     const chat = emu.chat();
@@ -109,16 +121,32 @@ describe("faults and limits", () => {
     await assert.rejects(call(emu.apiRoot, emu.token, "getMe", {}));
     assert.equal((await call(emu.apiRoot, emu.token, "getMe", {})).status, 200);
 
-    const remove = emu.inject({ method: "getMe", kind: "slow", delayMs: 300 });
-    const started = Date.now();
-    await call(emu.apiRoot, emu.token, "getMe", {});
-    assert.ok(Date.now() - started >= 290);
+    // A slow answer is held while the emulator keeps serving other calls, then arrives.
+    const remove = emu.inject({ method: "getMe", kind: "slow", delayMs: 200, times: 1 });
+    const received = once(emu.events, "call");
+    const started = performance.now();
+    let answered = false;
+    const slow = call(emu.apiRoot, emu.token, "getMe", {}).then((result) => {
+      answered = true;
+      return result;
+    });
+    assert.deepEqual(await received, ["getMe", {}]);
+    assert.equal(
+      (await call(emu.apiRoot, emu.token, "sendMessage", { chat_id: chat.chat.id, text: "x" }))
+        .status,
+      200,
+    );
+    assert.equal(answered, false, "the slow answer is still held");
+    assert.equal((await slow).status, 200);
+    assert.ok(performance.now() - started >= 190);
     remove();
   });
 
   it("answers 429 with retry_after past Telegram's flood limits", async () => {
+    let now = Date.parse("2030-01-01T00:00:00Z");
     const emu = await emulator({
       limits: { perChatPerSecond: 2, perGroupPerMinute: 3, globalPerSecond: 100 },
+      clock: () => now,
     });
     const chat = emu.chat();
     const send = () =>
@@ -136,14 +164,20 @@ describe("faults and limits", () => {
     const group = emu.chat({ type: "group" });
     const toGroup = () =>
       call(emu.apiRoot, emu.token, "sendMessage", { chat_id: group.chat.id, text: "x" });
-    await toGroup();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    await toGroup();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    await toGroup();
+    // One second later the chat's window has room again.
+    now += 1000;
+    assert.equal((await send()).status, 200);
+    // A group's per-second window empties each second, but its per-minute one does not.
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await toGroup()).status, 200);
+      now += 1000;
+    }
     const groupLimited = await toGroup();
     assert.equal(groupLimited.status, 429);
-    assert.ok((groupLimited.body.parameters as { retry_after: number }).retry_after > 50);
+    // The first of the three group sends was 3 s ago: 57 s to go.
+    assert.equal((groupLimited.body.parameters as { retry_after: number }).retry_after, 57);
+    now += 57_000;
+    assert.equal((await toGroup()).status, 200);
     assert.equal(emu.flood?.rejected, 2);
   });
 
@@ -199,14 +233,17 @@ describe("hostile input", () => {
     const emu = await emulator();
     const chat = emu.chat();
     await call(emu.apiRoot, emu.token, "setWebhook", { url: "http://127.0.0.1:9/unreachable" });
+    const failed = once(emu.events, "webhookError");
     for (const text of ["m1", "m2", "m3"]) await chat.send(text);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // m1 is mid-delivery (a push failed, a retry waits); m2 and m3 wait behind it.
+    const [failedId] = (await failed) as [number];
     await call(emu.apiRoot, emu.token, "deleteWebhook", {});
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await emu.webhookIdle();
     const first = await call(emu.apiRoot, emu.token, "getUpdates", {});
     const ids = (first.body.result as Array<{ update_id: number; message: { text: string } }>).map(
       (u) => [u.update_id, u.message.text],
     );
+    assert.equal(ids[0]?.[0], failedId);
     assert.deepEqual(
       ids.map(([, text]) => text),
       ["m1", "m2", "m3"],
@@ -220,9 +257,13 @@ describe("hostile input", () => {
     const emu = await emulator();
     const chat = emu.chat();
     await call(emu.apiRoot, emu.token, "setWebhook", { url: "http://127.0.0.1:9/unreachable" });
+    const failed = once(emu.events, "webhookError");
     await chat.send("old");
+    await failed;
     await call(emu.apiRoot, emu.token, "deleteWebhook", { drop_pending_updates: true });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The update in flight is dropped too, not handed back to polling.
+    await emu.webhookIdle();
+    assert.equal(emu.pendingUpdates, 0);
     assert.deepEqual((await call(emu.apiRoot, emu.token, "getUpdates", {})).body.result, []);
   });
 
@@ -252,6 +293,7 @@ describe("hostile input", () => {
       text: "pick",
       reply_markup: { inline_keyboard: [[{ text: "Go", callback_data: "go" }]] },
     });
-    await assert.rejects(chat.press("Go", { timeout: 100 }), /did not answer the press of "Go"/);
+    // No bot is polling: the press can never be answered, so the shortest wait shows the error.
+    await assert.rejects(chat.press("Go", { timeout: 1 }), /did not answer the press of "Go"/);
   });
 });

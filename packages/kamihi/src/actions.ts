@@ -1,9 +1,9 @@
 import { type ActionInfo, type ActionRegistry, checkCommandName, KamihiError } from "@kamihi/core";
 import type { ActionContext } from "./context.js";
 import { type Answers, describeQuestions, type Questions } from "./questions.js";
+import type { ActionResult } from "./responses.js";
 
-/** What a handler may return; see `renderResponse`. */
-export type ActionResult = unknown;
+export type { ActionResult } from "./responses.js";
 
 /** A handler: one function that gets the context and returns the response. */
 export type ActionHandler<A = Record<string, never>> = (
@@ -51,7 +51,7 @@ export class Registry implements ActionRegistry {
     const name = options.name ?? handler.name;
     if (typeof handler !== "function") {
       throw new KamihiError(
-        "KAMIHI_ACTION_INVALID_COMMAND",
+        "KAMIHI_ACTION_NOT_A_FUNCTION",
         `bot.action() needs a function${source ? ` (in ${source})` : ""}: bot.action(async function start(ctx) { … })`,
       );
     }

@@ -4,8 +4,10 @@
  * folder (or `--root`) through the bot singleton.
  */
 import { createRequire, enableCompileCache } from "node:module";
+import type { ProjectHost } from "@kamihi/cli";
 import type { LogFn, Logger } from "@kamihi/core";
 import type { Kamihi } from "./bot.js";
+import { needing } from "./optional-packages.js";
 
 // Node keeps what it compiles (Kamihi, its packages, the project's TypeScript) on disk, so the
 // next start skips that work; NODE_DISABLE_COMPILE_CACHE=1 turns it off. Everything else is
@@ -55,6 +57,18 @@ function shutdown(): Promise<string> {
   });
 }
 
+const host = createProjectHost(runtime);
+const projectHost: ProjectHost = {
+  ...host,
+  playground: (root, options) =>
+    needing(
+      "@kamihi/testing",
+      "The playground (`kamihi playground`, `kamihi dev --playground`)",
+      () => host.playground(root, options),
+    ),
+  init: (args, cwd) => needing("create-kamihi", "`kamihi init`", () => host.init(args, cwd)),
+};
+
 let reported = 0;
 const code = await runCli(process.argv.slice(2), {
   version,
@@ -62,7 +76,7 @@ const code = await runCli(process.argv.slice(2), {
   stderr: process.stderr,
   open: async (root) => (await runtime()).configure({ logger }).load({ root }),
   project: {
-    host: createProjectHost(runtime),
+    host: projectHost,
     shutdown,
     interactive: process.stdin.isTTY === true && process.stdout.isTTY === true,
     exitCode: (value) => {

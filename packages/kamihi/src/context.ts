@@ -10,6 +10,8 @@ import type {
   User,
   UserService,
 } from "@kamihi/core";
+import type { Context } from "telegraf";
+import type { ActionResult } from "./responses.js";
 
 /**
  * The project's custom user fields, typed on `ctx.user.data`. Declare them once, next to the
@@ -58,11 +60,14 @@ export interface ActionContext<A = Record<string, never>> {
   /** Every template of the action's folder, by name (`"details.md"`). */
   templates: TemplateSet;
   /** Sends a response right away, before the handler returns (same forms as a return value). */
-  reply: (response: unknown) => Promise<MessageRef[]>;
+  reply: (response: ActionResult) => Promise<MessageRef[]>;
   /** The update as Telegram sent it. */
   update: Update;
-  /** The escape hatch: the raw Telegraf context. */
-  tg: unknown;
+  /**
+   * The escape hatch: the transport's own context of this update — Telegraf's `Context` with
+   * the default transport (a custom transport hands over its own, or `undefined`).
+   */
+  tg: Context;
   /**
    * Aborted when the action runs past `actions.timeoutSeconds` (the user has been told it
    * failed): pass it to `fetch` and other cancellable work, or check `signal.aborted`.

@@ -145,7 +145,7 @@ export function createProjectHost(runtime: () => Promise<Kamihi>): ProjectHost {
       const [bot, { createAdmin }, { webOptions }] = await Promise.all([
         runtime(),
         import("@kamihi/admin"),
-        import("./bot.js"),
+        import("./web-admin.js"),
       ]);
       const project = await bot.load({ root });
       const { settings } = project;

@@ -25,9 +25,19 @@ shared[SINGLETON] ??= new Kamihi();
 export const bot: Kamihi = shared[SINGLETON];
 
 export { createBot, isKamihiError, Kamihi } from "./bot.js";
-export { parseCommand } from "./dispatcher.js";
-export type { BotParts, LoadedProject, StartOptions } from "./bot.js";
-export type { ActionHandler, ActionOptions } from "./actions.js";
+export { parseCommand } from "./pipeline/index.js";
+export type { LoadedProject, StartOptions } from "./bot.js";
+export type {
+  BotParts,
+  Part,
+  PortDeps,
+  TemplatesDeps,
+  TransportDeps,
+  UserSchema,
+  UsersDeps,
+} from "./compose.js";
+export { defaultPorts } from "./compose.js";
+export type { ActionHandler, ActionOptions, ActionResult } from "./actions.js";
 export type { ActionContext, ActionUser, UserData } from "./context.js";
 export { renderResponse } from "./responses.js";
 export { q } from "./questions.js";

@@ -1,4 +1,4 @@
-import { escapeMarkdown } from "@kamihi/templates";
+import { escapeMarkdown } from "@kamihi/core";
 
 /**
  * Builds Markdown from a template literal, escaping every interpolated value so user data shows

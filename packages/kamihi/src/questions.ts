@@ -1,16 +1,14 @@
-import { randomBytes } from "node:crypto";
 import {
   type InlineButton,
   KamihiError,
-  literal,
   type Message,
   type QuestionInfo,
   type StandardSchemaV1,
-  type Store,
   type Transport,
 } from "@kamihi/core";
 import { DateTime } from "luxon";
 import * as v from "valibot";
+import type { Conversation } from "./conversations.js";
 
 /** The kinds of question an action can ask. */
 export type QuestionType =
@@ -42,7 +40,7 @@ export interface FileAnswer {
 type StoredFile = Omit<FileAnswer, "download">;
 
 /** What the user replied: the text, or a file. */
-interface Reply {
+export interface Reply {
   text?: string;
   file?: StoredFile;
 }
@@ -422,112 +420,6 @@ export function describeQuestions(questions: Questions | undefined): QuestionInf
 }
 
 /** One conversation: an action waiting for the answers of one user in one chat. */
-export interface Conversation extends Record<string, unknown> {
-  /** `chatId:userId`: one conversation per user per chat. */
-  key: string;
-  /** Random, so buttons of an older conversation do nothing. */
-  id: string;
-  chatId: number;
-  userId: number;
-  action: string;
-  args: string;
-  step: number;
-  answers: Record<string, unknown>;
-  expiresAt: Date;
-}
-
-/**
- * The conversations of a bot, kept in the store (`kamihi_conversations`): a restart or another
- * instance continues where the user is. Steps advance with a compare-and-set on `step`, so a
- * reply handled twice (two instances) counts once.
- */
-export class Conversations {
-  private readonly collection;
-  private readonly timeoutMs: number;
-  private ready: Promise<unknown> | undefined;
-
-  constructor(store: Store, timeoutSeconds: number) {
-    this.collection = store.collection<Conversation>("conversations");
-    this.timeoutMs = timeoutSeconds * 1000;
-  }
-
-  init(): Promise<unknown> {
-    this.ready ??= Promise.all([
-      this.collection.createIndex({ keys: { key: 1 }, unique: true }),
-      // Kept a day past expiry, so a late reply is told the question expired (not ignored).
-      this.collection.createIndex({ keys: { expiresAt: 1 }, expireAfterSeconds: 86_400 }),
-    ]);
-    return this.ready;
-  }
-
-  /** Starts (or restarts) the conversation of this user in this chat. */
-  async begin(chatId: number, userId: number, action: string, args: string): Promise<Conversation> {
-    const key = `${chatId}:${userId}`;
-    const conversation = {
-      key,
-      id: randomBytes(6).toString("base64url"),
-      chatId,
-      userId,
-      action,
-      args,
-      step: 0,
-      answers: {},
-      expiresAt: new Date(Date.now() + this.timeoutMs),
-    };
-    await this.collection.updateOne({ key }, { $set: conversation }, { upsert: true });
-    return conversation;
-  }
-
-  /** The conversation waiting for this user here, expired ones included (`expired` says). */
-  async find(
-    chatId: number,
-    userId: number,
-  ): Promise<{ conversation: Conversation; expired: boolean } | undefined> {
-    const found = await this.collection.findOne({ key: literal(`${chatId}:${userId}`) });
-    if (found === null) return undefined;
-    const { _id, createdAt, updatedAt, ...conversation } = found;
-    return {
-      conversation: conversation as Conversation,
-      expired: found.expiresAt.getTime() <= Date.now(),
-    };
-  }
-
-  /** Saves one answer; false when another handler advanced the conversation first. */
-  async answer(conversation: Conversation, name: string, value: unknown): Promise<boolean> {
-    const result = await this.collection.updateOne(
-      { key: literal(conversation.key), id: literal(conversation.id), step: conversation.step },
-      {
-        $set: {
-          [`answers.${name}`]: value,
-          step: conversation.step + 1,
-          expiresAt: new Date(Date.now() + this.timeoutMs),
-        },
-      },
-    );
-    if (result.modifiedCount === 0) return false;
-    conversation.answers[name] = value;
-    conversation.step += 1;
-    return true;
-  }
-
-  /** Ends the conversation (done, cancelled, refused). */
-  async end(conversation: Pick<Conversation, "key" | "id">): Promise<boolean> {
-    const { deletedCount } = await this.collection.deleteOne({
-      key: literal(conversation.key),
-      id: literal(conversation.id),
-    });
-    return deletedCount > 0;
-  }
-
-  /** Ends whatever conversation this user has here; true when there was one. */
-  async drop(chatId: number, userId: number): Promise<boolean> {
-    const { deletedCount } = await this.collection.deleteOne({
-      key: literal(`${chatId}:${userId}`),
-    });
-    return deletedCount > 0;
-  }
-}
-
 /** Callback data of an answer button: `kamihi:q:<conversation id>:<step>:<option index>`. */
 const ANSWER_BUTTON = /^kamihi:q:([A-Za-z0-9_-]{1,16}):(\d{1,3}):(\d{1,3})$/;
 
@@ -540,7 +432,10 @@ export function answerButton(
 }
 
 /** The message asking a question: its prompt, with its options as buttons. */
-export function askMessage(conversation: Conversation, item: Question<unknown>) {
+export function askMessage(
+  conversation: Pick<Conversation, "id" | "step">,
+  item: Question<unknown>,
+) {
   const options = item.options ?? [];
   const buttons: InlineButton[][] = [];
   options.forEach((option, index) => {

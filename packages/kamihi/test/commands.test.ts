@@ -281,22 +281,22 @@ describe("kamihi playground", () => {
       await run.until(/playground: (http:\S+)/);
       assert.match(run.out, /store: {4}embedded \(kept in \.kamihi\/playground\.json\)/);
       const url = /playground: (http:\S+)/.exec(run.out)?.[1] ?? "";
+      // The playground streams what happens: the bot's answer is awaited, not polled for.
+      const events = new AbortController();
+      const stream = await fetch(new URL("/api/events", url), { signal: events.signal });
+      const answered = untilEvent(stream, (data) => data.includes('"Hi Ada!"'));
       const sent = await fetch(new URL("/api/send", url), {
         method: "POST",
         headers: { "content-type": "application/json", "x-kamihi-playground": "1" },
         body: JSON.stringify({ user: 10001, chat: 10001, text: "/start" }),
       });
       assert.equal(sent.status, 200);
-      let texts: string[] = [];
-      for (let i = 0; i < 100 && !texts.includes("Hi Ada!"); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        const view = (await (
-          await fetch(new URL("/api/chat?user=10001&chat=10001", url))
-        ).json()) as {
-          messages: Array<{ text?: string }>;
-        };
-        texts = view.messages.map((m) => m.text ?? "");
-      }
+      await answered;
+      events.abort();
+      const view = (await (
+        await fetch(new URL("/api/chat?user=10001&chat=10001", url))
+      ).json()) as { messages: Array<{ text?: string }> };
+      const texts = view.messages.map((m) => m.text ?? "");
       assert.deepEqual(texts, ["/start", "Hi Ada!"]);
     } finally {
       assert.equal(await run.stop(), 0, run.out);
@@ -321,3 +321,28 @@ describe("kamihi playground", () => {
     }
   });
 });
+
+/** Resolves with the first server-sent event whose data `matches`. */
+async function untilEvent(response: Response, matches: (data: string) => boolean): Promise<string> {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the event stream ended before the event; got: ${buffer}`);
+    buffer += decoder.decode(value, { stream: true });
+    for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = event
+        .split("\n")
+        .filter((line) => line.startsWith("data:"))
+        .map((line) => line.slice(5).trim())
+        .join("\n");
+      if (data !== "" && matches(data)) {
+        await reader.cancel().catch(() => {});
+        return data;
+      }
+    }
+  }
+}

@@ -347,15 +347,14 @@ describe("lifecycle", () => {
     const tg = transport(emu);
     await tg.start(async () => {});
     await tg.stop();
-    const seen: string[] = [];
-    await tg.start(async (update) => {
-      seen.push((update as { message?: { text?: string } }).message?.text ?? "");
+    const seen = new Promise<string>((resolve) => {
+      void tg.start(async (update) => {
+        resolve((update as { message?: { text?: string } }).message?.text ?? "");
+      });
     });
     const chat = emu.chat();
     await chat.send("to the second handler");
-    for (let i = 0; i < 200 && seen.length === 0; i++)
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.deepEqual(seen, ["to the second handler"]);
+    assert.equal(await seen, "to the second handler");
   });
 
   it("can start again after a failed start", async () => {
@@ -373,12 +372,17 @@ describe("lifecycle", () => {
   it("never writes the token into a log line", async () => {
     const emu = await emulator();
     const lines: string[] = [];
+    const refused = (l: string) => l.includes("could not be taken in safely");
+    let sawRefusal: () => void = () => {};
+    const refusal = new Promise<void>((resolve) => {
+      sawRefusal = resolve;
+    });
     const record = (...args: unknown[]) => {
-      lines.push(
-        JSON.stringify(args, (_k, v) =>
-          v instanceof Error ? { message: v.message, stack: v.stack, cause: String(v.cause) } : v,
-        ),
+      const line = JSON.stringify(args, (_k, v) =>
+        v instanceof Error ? { message: v.message, stack: v.stack, cause: String(v.cause) } : v,
       );
+      lines.push(line);
+      if (refused(line)) sawRefusal();
     };
     const logger = {
       trace: record,
@@ -398,11 +402,7 @@ describe("lifecycle", () => {
     const chat = emu.chat();
     await chat.send("boom");
     await tg.send(chat.chat.id, { type: "text", text: "after a retry" });
-    const refused = (l: string) => l.includes("could not be taken in safely");
-    for (let i = 0; i < 200 && !lines.some(refused); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    assert.ok(lines.some(refused));
+    await refusal;
     assert.ok(lines.some((l) => l.includes("retrying sendMessage")));
     assert.ok(!lines.some((l) => l.includes(emu.token)), "no log line holds the token");
   });
@@ -411,18 +411,29 @@ describe("lifecycle", () => {
     const emu = await emulator();
     const tg = transport(emu);
     const seen: number[] = [];
+    let handled: () => void = () => {};
+    const first = new Promise<void>((resolve) => {
+      handled = resolve;
+    });
     await tg.start(async (update) => {
       seen.push(update.update_id);
+      handled();
     });
     const chat = emu.chat();
     await chat.send("before");
-    for (let i = 0; i < 200 && seen.length === 0; i++)
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.equal(seen.length, 1);
+    await first;
     await tg.stop();
     await chat.send("after");
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A stopped transport has no request waiting: the update stays at Telegram until the next
+    // start takes it (a poll still running would have taken it first, for the old handler).
+    const next = new Promise<string>((resolve) => {
+      void tg.start(async (update) => {
+        resolve((update as { message?: { text?: string } }).message?.text ?? "");
+      });
+    });
+    assert.equal(await next, "after");
     assert.equal(seen.length, 1);
+    await tg.stop();
   });
 });
 

@@ -376,7 +376,12 @@ async function askActionName(context: ProjectCommandsContext): Promise<string> {
       }
     },
   });
-  if (isCancel(answer)) throw new KamihiError("KAMIHI_CLI_USAGE", "Cancelled.");
+  if (isCancel(answer)) {
+    throw new KamihiError(
+      "KAMIHI_CLI_CANCELLED",
+      "Cancelled; nothing was written. Pass the name as an argument to skip the question.",
+    );
+  }
   return answer;
 }
 

@@ -6,6 +6,7 @@ export const errorCodes = {
   KAMIHI_CONFIG_INVALID: "A setting has a value that does not match what Kamihi expects.",
   KAMIHI_CONFIG_TOKEN_MISSING: "The bot token is not set, so the bot cannot reach Telegram.",
   KAMIHI_DB_UNREACHABLE: "The database did not answer within the start-up time limit.",
+  KAMIHI_DB_AUTH_FAILED: "The database refused the credentials in db.url.",
   KAMIHI_DB_OPERATION_FAILED: "A database operation failed or timed out while the bot was running.",
   KAMIHI_DB_DUPLICATE_KEY: "A write would break a unique index.",
   KAMIHI_DB_INVALID_QUERY: "A query or update has a shape the store cannot run.",
@@ -16,11 +17,15 @@ export const errorCodes = {
   KAMIHI_ACTION_INVALID_COMMAND: "An action declares a command Telegram would reject.",
   KAMIHI_ACTION_NOT_A_FUNCTION: "bot.action() was given something that is not a function.",
   KAMIHI_ACTION_DUPLICATE_COMMAND: "Two actions declare the same command.",
-  KAMIHI_TG_REQUEST_FAILED: "The Telegram Bot API answered a request with an error.",
+  KAMIHI_TG_REQUEST_FAILED:
+    "A Bot API request failed: Telegram answered with an error, or could not be reached.",
+  KAMIHI_TG_FILE_UNAVAILABLE:
+    "Telegram has no downloadable copy of a file (it is over the Bot API's 20 MB limit).",
   KAMIHI_TG_BLOCKED:
     "The user blocked the bot, or the account is gone: messages cannot reach them.",
   KAMIHI_TG_CHAT_NOT_FOUND: "The chat does not exist or the bot is not in it.",
-  KAMIHI_TG_UNAUTHORIZED: "The Bot API refused the bot token.",
+  KAMIHI_TG_UNAUTHORIZED:
+    "The Bot API refused the bot token, or does not know it (a wrong token or tg.apiRoot).",
   KAMIHI_TG_WEBHOOK_UNAVAILABLE:
     "The webhook server could not start or be registered with Telegram.",
   KAMIHI_TEMPLATE_NOT_FOUND: "An action asked for a template that is not in its folder.",
@@ -46,6 +51,7 @@ export const errorCodes = {
   KAMIHI_CREATE_WRITE_FAILED: "create-kamihi could not write the new project's files.",
   KAMIHI_CREATE_INSTALL_FAILED:
     "Installing the new project's dependencies failed; its files are in place.",
+  KAMIHI_CLI_CANCELLED: "An interactive prompt of the kamihi command was cancelled.",
   KAMIHI_CLI_USAGE: "A command line has a missing, unknown or invalid argument.",
   KAMIHI_WEB_UNAVAILABLE:
     "The web admin could not start (its port is taken, or the address is wrong).",

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { describe, it } from "node:test";
 import { isKamihiError } from "@kamihi/core";
+import { MongoServerError } from "mongodb";
 import { mongoTestUrl, uniqueDbName } from "../src/conformance.js";
-import { connectWithin, openClient } from "../src/mongo/connect.js";
+import { connectWithin, openClient, refusedCredentials } from "../src/mongo/connect.js";
 import { scrubPassword } from "../src/mongo/redact.js";
 import type { StartTimer } from "../src/mongo/time-limit.js";
 
@@ -180,5 +181,56 @@ describe("a driver message without the connection string's password", () => {
       scrubPassword("mongodb://db:27017/", "no route to db:27017"),
       "no route to db:27017",
     );
+  });
+});
+
+describe("refused credentials", () => {
+  // No server here refuses a login (FerretDB runs on PostgreSQL with trust authentication), so
+  // the driver's own error classes stand in for its answer.
+  it("tells MongoDB's AuthenticationFailed from a server that cannot be reached", () => {
+    const refused = new MongoServerError({
+      ok: 0,
+      code: 18,
+      codeName: "AuthenticationFailed",
+      errmsg: "Authentication failed.",
+    });
+    assert.equal(refusedCredentials(refused), true);
+    assert.equal(refusedCredentials(new Error("wrapped", { cause: refused })), true);
+    const unreachable = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), {
+      name: "MongoServerSelectionError",
+    });
+    assert.equal(refusedCredentials(unreachable), false);
+    assert.equal(refusedCredentials("not an error"), false);
+  });
+
+  it("raises KAMIHI_DB_AUTH_FAILED with the password hidden, and closes the client", async () => {
+    let closed = false;
+    const client = {
+      connect: async () => {
+        throw new MongoServerError({
+          ok: 0,
+          code: 18,
+          codeName: "AuthenticationFailed",
+          errmsg: "Authentication failed.",
+        });
+      },
+      close: async () => {
+        closed = true;
+      },
+    } as unknown as Parameters<typeof connectWithin>[0];
+    await assert.rejects(
+      connectWithin(client, {} as Parameters<typeof connectWithin>[1], {
+        url: "mongodb://ada:hunter2@db.example:27017/?authSource=admin",
+        connectTimeoutMs: 1000,
+        detectServer: false,
+      }),
+      (error: unknown) => {
+        assert.ok(isKamihiError(error, "KAMIHI_DB_AUTH_FAILED"));
+        assert.match(error.message, /mongodb:\/\/ada:\*\*\*@db\.example:27017/);
+        assert.ok(!error.message.includes("hunter2"));
+        return true;
+      },
+    );
+    assert.equal(closed, true);
   });
 });

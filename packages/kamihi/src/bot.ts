@@ -167,7 +167,12 @@ export class Kamihi {
    * Telegram), publishes the command menu and starts receiving updates.
    */
   async start(options: StartOptions = {}): Promise<void> {
-    this.refuseWhileRunning("bot.start()");
+    if (this.running || this.starting) {
+      throw new KamihiError(
+        "KAMIHI_BOT_RUNNING",
+        "The bot is already running (or starting); stop it first.",
+      );
+    }
     this.starting = this.startNow(options);
     try {
       await this.starting;

@@ -89,6 +89,9 @@ interface WebhookState {
 
 export const DEFAULT_TEST_TOKEN = "1234567890:AAEmulatorTestTokenForKamihiTests01";
 
+/** The largest file `getFile` hands out, as on Telegram. */
+const MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024;
+
 const MEDIA_METHODS: Record<string, string> = {
   sendPhoto: "photo",
   sendDocument: "document",
@@ -1139,6 +1142,8 @@ export class Emulator implements ChatHost {
   private getFile(p: Record<string, unknown>) {
     const file = this.files.get(str(p.file_id) ?? "");
     if (file === undefined) throw badRequest("invalid file_id");
+    // As Telegram: the Bot API hands out files of up to 20 MB.
+    if (file.data.length > MAX_DOWNLOAD_BYTES) throw badRequest("file is too big");
     return {
       file_id: file.fileId,
       file_unique_id: file.fileUniqueId,

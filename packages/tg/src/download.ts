@@ -16,8 +16,9 @@ export async function downloadFile(deps: DownloadDeps, fileId: string): Promise<
   const file = await call<{ file_path?: string }>("getFile", { file_id: fileId });
   if (file.file_path === undefined) {
     throw new KamihiError(
-      "KAMIHI_TG_REQUEST_FAILED",
-      `Telegram has no downloadable path for file ${fileId} (too big for the Bot API?).`,
+      "KAMIHI_TG_FILE_UNAVAILABLE",
+      `Telegram has no downloadable copy of file ${fileId}: the Bot API serves files of up to 20 MB. Ask for a smaller file, or use a local Bot API server.`,
+      { details: { fileId } },
     );
   }
   let response: Response;

@@ -70,6 +70,13 @@ export function failureError(
       options,
     );
   }
+  if (failure.code === 400 && /file is too big/i.test(failure.description)) {
+    return new KamihiError(
+      "KAMIHI_TG_FILE_UNAVAILABLE",
+      `Telegram has no downloadable copy of that file (${method}: ${failure.description}): the Bot API serves files of up to 20 MB. Ask for a smaller file, or use a local Bot API server.`,
+      options,
+    );
+  }
   if (failure.code === 400 && /chat not found/i.test(failure.description)) {
     return new KamihiError(
       "KAMIHI_TG_CHAT_NOT_FOUND",
@@ -77,10 +84,12 @@ export function failureError(
       options,
     );
   }
-  if (failure.code === 401) {
+  // 404: no bot at this path (a malformed token, or an apiRoot that is not a Bot API); the
+  // methods Kamihi calls all exist. Polling stops on both for the same reason.
+  if (failure.code === 401 || failure.code === 404) {
     return new KamihiError(
       "KAMIHI_TG_UNAUTHORIZED",
-      `The Bot API refused the bot token (${method}: ${failure.description}). Get the current token from @BotFather and set KAMIHI_TOKEN, or check tg.apiRoot.`,
+      `The Bot API ${failure.code === 401 ? "refused" : "does not know"} the bot token (${method}: ${failure.description}). Get the current token from @BotFather and set KAMIHI_TOKEN, or check tg.apiRoot.`,
       options,
     );
   }

@@ -205,6 +205,19 @@ describe("the Telegraf transport, polling the emulator", async () => {
     assert.equal(file.size, 15);
   });
 
+  it("says a file over the Bot API's 20 MB is unavailable, rather than a failed request", async () => {
+    const chat = emu.chat();
+    const sent = await chat.upload({
+      data: Buffer.alloc(20 * 1024 * 1024 + 1),
+      fileName: "big.bin",
+    });
+    await assert.rejects(
+      tg.downloadFile((sent as { document: { file_id: string } }).document.file_id),
+      (err: unknown) =>
+        isKamihiError(err, "KAMIHI_TG_FILE_UNAVAILABLE") && /20 MB/.test(err.message),
+    );
+  });
+
   it("publishes command menus by scope", async () => {
     const chat = emu.chat();
     await tg.setCommands([{ command: "start", description: "Start" }]);
@@ -438,6 +451,16 @@ describe("lifecycle", () => {
 });
 
 describe("start-up failures", () => {
+  it("takes a 404 (no Bot API at that path) as a token it does not know", async () => {
+    const emu = await emulator();
+    const tg = transport(emu, { apiRoot: `${emu.apiRoot}/not-a-bot-api/` });
+    await assert.rejects(tg.getMe(), (err: unknown) => {
+      assert.ok(isKamihiError(err, "KAMIHI_TG_UNAUTHORIZED"));
+      assert.match(err.message, /does not know the bot token.*tg\.apiRoot/);
+      return true;
+    });
+  });
+
   it("refuses a token the Bot API does not know, with a typed error and no token in it", async () => {
     const emu = await emulator();
     const tg = transport(emu, { token: "1:not-the-right-token" });

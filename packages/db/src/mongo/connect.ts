@@ -61,7 +61,8 @@ export interface ConnectWithinOptions {
 /**
  * Connects `client` and pings `db`, each step within the start-up time limit, since a server
  * that accepts connections and never answers would hang the driver. Any failure closes the
- * client and raises `KAMIHI_DB_UNREACHABLE`, with the URL's password hidden and what to do.
+ * client and raises `KAMIHI_DB_UNREACHABLE` (or `KAMIHI_DB_AUTH_FAILED` when the server answered
+ * and refused the credentials), with the URL's password hidden and what to do.
  */
 export async function connectWithin(
   client: MongoClient,
@@ -85,10 +86,30 @@ export async function connectWithin(
       options.url,
       error instanceof Error ? error.message : String(error),
     );
+    if (refusedCredentials(error)) {
+      throw new KamihiError(
+        "KAMIHI_DB_AUTH_FAILED",
+        `MongoDB at ${shownUrl} refused the credentials in db.url (${reason}). Fix the user name and password (or authSource) in db.url (KAMIHI_DB__URL).`,
+        { cause: error, details: { url: shownUrl } },
+      );
+    }
     throw new KamihiError(
       "KAMIHI_DB_UNREACHABLE",
       `Could not reach MongoDB at ${shownUrl} within ${Math.round(ms / 100) / 10}s (${reason}). Start MongoDB or check db.url (KAMIHI_DB__URL); for a quick start without MongoDB, set db.url to memory:// to use the embedded store.`,
       { cause: error, details: { url: shownUrl, waitedMs: clock() - started } },
     );
   }
+}
+
+/**
+ * Whether the server answered and refused the credentials: MongoDB's `AuthenticationFailed`
+ * (code 18), on the error or anywhere in its causes.
+ */
+export function refusedCredentials(error: unknown): boolean {
+  for (let seen = error, depth = 0; seen instanceof Error && depth < 5; depth++) {
+    const { code, codeName } = seen as { code?: unknown; codeName?: unknown };
+    if (code === 18 || codeName === "AuthenticationFailed") return true;
+    seen = seen.cause;
+  }
+  return false;
 }

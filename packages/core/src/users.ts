@@ -135,9 +135,10 @@ export interface UserService extends AccessControl {
   close?(): Promise<void>;
   /**
    * Makes these Telegram ids admins (`users.admins`): creates the users that do not exist
-   * (active), and sets `isAdmin` on those that do. Called by the bot at every start.
+   * (active), and sets `isAdmin` on those that do. Called by the bot at every start; without
+   * it, the bot does the same through {@link getUser}, {@link createUser} and {@link updateUser}.
    */
-  ensureAdmins(telegramIds: readonly number[]): Promise<void>;
+  ensureAdmins?(telegramIds: readonly number[]): Promise<void>;
   /** Finds (or registers, as the registration setting says) the sender of an update. */
   resolve(from: TelegramUser): Promise<Resolution>;
   getUser(telegramId: number): Promise<User | null>;

@@ -279,8 +279,12 @@ export class Kamihi {
       // No more updates are taken; those in progress get updates.drainSeconds to finish.
       disposers.defer("receiving updates", async () => {
         intake.close();
-        await transport.stop();
-        await intake.stop(() => queue.drain());
+        try {
+          await runtime.stopTransport();
+        } finally {
+          // Drained and released even when the transport stops badly: the store closes next.
+          await intake.stop(() => queue.drain());
+        }
       });
       // Updates a stopped instance did not finish go first, before new ones come in.
       await intake.start();

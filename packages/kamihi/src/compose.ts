@@ -48,12 +48,6 @@ export interface UsersDeps extends PortDeps {
   schema: UserSchema | undefined;
 }
 
-/** What the transport factory is given besides {@link PortDeps}. */
-export interface TransportDeps extends PortDeps {
-  /** `bot.use()` middleware, for the transport to run around each update (see `around`). */
-  middlewares: ReadonlyArray<Middleware<Context>>;
-}
-
 /** What the template engine factory is given besides {@link PortDeps}. */
 export interface TemplatesDeps extends PortDeps {
   /** Reload templates when their files change (`kamihi dev`). */
@@ -73,8 +67,11 @@ export interface BotParts {
   settings?: SettingsInput;
   /** The store; default: `@kamihi/db` for `db.url` (MongoDB, or the embedded store). */
   store?: Part<Store>;
-  /** Telegram I/O; default: `@kamihi/tg` (Telegraf) for `token`, `tg.*` and `limits.*`. */
-  transport?: Part<Transport, TransportDeps>;
+  /**
+   * Telegram I/O; default: `@kamihi/tg` (Telegraf) for `token`, `tg.*` and `limits.*`. With
+   * `bot.use()` middleware it must take it (`use()`) and run it (`around()`).
+   */
+  transport?: Part<Transport>;
   /** Templates; default: `@kamihi/templates` (Eta). */
   templates?: Part<TemplateEngine, TemplatesDeps>;
   /** The logger, or a factory from the settings; default: pino (`log.*`). */
@@ -108,7 +105,7 @@ export const defaultPorts = {
     }),
   templates: ({ root, watch, log }: TemplatesDeps): TemplateEngine =>
     createTemplateEngine({ root, watch, logger: log }),
-  transport: ({ settings, log, middlewares }: TransportDeps): Transport => {
+  transport: ({ settings, log }: PortDeps): Transport => {
     const { token, tg, limits } = settings;
     if (token === undefined) {
       throw new KamihiError(
@@ -130,7 +127,6 @@ export const defaultPorts = {
       },
       limits,
       logger: log,
-      middlewares: [...middlewares],
     }) as Transport;
   },
 };
@@ -162,6 +158,8 @@ export interface Project extends PortDeps {
 export interface Runtime extends Project, Kit {
   /** True when the transport is Kamihi's own (not swapped): polling is then exclusive. */
   defaultTransport: boolean;
+  /** Stops the transport receiving (once: later calls wait for the first). */
+  stopTransport(): Promise<void>;
 }
 
 /**
@@ -178,11 +176,19 @@ export async function composeProject(
   const deps: PortDeps = { root, settings, log, clock };
   const disposers = new Disposers();
   try {
-    const store = build(parts.store, defaultPorts.store, deps, disposers, "the store");
+    const store = build(
+      parts.store,
+      "collection",
+      defaultPorts.store,
+      deps,
+      disposers,
+      "the store",
+    );
     log.info({ store: store.kind }, "connecting to the store");
     await store.connect();
     const users = build(
       parts.users,
+      "resolve",
       defaultPorts.users,
       {
         ...deps,
@@ -194,7 +200,7 @@ export async function composeProject(
       "the user service",
     );
     await users.init?.();
-    await users.ensureAdmins(settings.users.admins);
+    await ensureAdmins(users, settings.users.admins);
     return { ...deps, registry, store, users, disposers };
   } catch (error) {
     await disposers.close(log);
@@ -221,6 +227,7 @@ export async function compose(
   try {
     const templates = build(
       parts.templates,
+      "forAction",
       defaultPorts.templates,
       { ...project, watch: options.watch },
       disposers,
@@ -228,19 +235,28 @@ export async function compose(
     );
     const transport = build(
       parts.transport,
+      "getMe",
       defaultPorts.transport,
-      { ...project, middlewares: options.middlewares },
+      project,
       disposers,
       "the transport",
     );
-    if (typeof parts.transport === "object" && options.middlewares.length > 0) {
-      useMiddleware(transport, options.middlewares);
-    }
+    // Stopped once, whoever asks first: start's update intake (before it drains), or this
+    // stack when a later piece fails to open.
+    let stopping: Promise<void> | undefined;
+    const stopTransport = () => {
+      stopping ??= transport.stop();
+      return stopping;
+    };
+    disposers.defer("the transport", stopTransport);
+    if (options.middlewares.length > 0) useMiddleware(transport, options.middlewares);
     const me: BotInfo = await transport.getMe();
     const conversations = new Conversations(store, settings.questions.timeoutSeconds, clock);
     const stats = new ActionStats(store, log);
     disposers.defer("the action statistics", () => stats.close());
-    await Promise.all([conversations.init(), stats.init()]);
+    // Both settle before anything closes the store under them.
+    const inits = await Promise.allSettled([conversations.init(), stats.init()]);
+    for (const init of inits) if (init.status === "rejected") throw init.reason;
     const menus = new Menus({ users, transport, registry, log });
     disposers.defer("the command menus", async () => {
       menus.stop();
@@ -268,6 +284,7 @@ export async function compose(
       adminLink: undefined,
       asks: registry.list().some((action) => action.questions.length > 0),
       say,
+      stopTransport,
       defaultTransport: parts.transport === undefined,
     };
   } catch (error) {
@@ -278,17 +295,20 @@ export async function compose(
 
 /**
  * One port from its part: a given instance as it is (its owner closes it), or what the given
- * factory (or the default) makes, closed by the bot with the rest of the stack.
+ * factory (or the default) makes, closed by the bot with the rest of the stack. An instance is
+ * told from a factory by one of the port's own methods (`method`), so a port that happens to be
+ * callable is not mistaken for a factory.
  */
 function build<Port extends object, Deps>(
   part: Part<Port, Deps> | undefined,
+  method: keyof Port,
   fallback: (deps: Deps) => Port,
   deps: Deps,
   disposers: Disposers,
   name: string,
 ): Port {
-  if (part !== undefined && typeof part !== "function") return part;
-  const port = (part ?? fallback)(deps);
+  if (part !== undefined && typeof (part as Port)[method] === "function") return part as Port;
+  const port = ((part as ((deps: Deps) => Port) | undefined) ?? fallback)(deps);
   const closable = port as { close?: () => unknown; stop?: () => unknown };
   if (typeof closable.close === "function") {
     disposers.defer(name, () => closable.close?.());
@@ -296,13 +316,16 @@ function build<Port extends object, Deps>(
   return port;
 }
 
-/** `bot.use()` middleware for a transport given as an instance: only one that takes them. */
+/**
+ * Hands `bot.use()` middleware to the transport, which runs it around each update: only a
+ * transport that takes middleware (`use()`) and runs it (`around()`), as Telegraf's does.
+ */
 function useMiddleware(transport: Transport, middlewares: ReadonlyArray<Middleware<Context>>) {
   const taker = transport as Transport & { use?: (...middleware: Middleware<Context>[]) => void };
-  if (typeof taker.use !== "function") {
+  if (typeof taker.use !== "function" || typeof taker.around !== "function") {
     throw new KamihiError(
       "KAMIHI_BOT_MIDDLEWARE_UNSUPPORTED",
-      "bot.use() added Telegraf middleware, but the transport given to bot.configure() takes none (it has no use() method). Give it the middleware yourself, or use createTelegrafTransport().",
+      "bot.use() added Telegraf middleware, but the transport given to bot.configure() cannot run it (it needs use() and around()). Give it the middleware yourself, or use createTelegrafTransport().",
     );
   }
   // A transport kept across restarts is given each middleware once.
@@ -314,3 +337,24 @@ function useMiddleware(transport: Transport, middlewares: ReadonlyArray<Middlewa
 }
 
 const usedBy = new WeakMap<Transport, Set<Middleware<Context>>>();
+
+/**
+ * Makes `users.admins` active admins: through the service's own `ensureAdmins()`, or, for a
+ * service without it, through its CRUD (created, or promoted and unblocked), as the default does.
+ */
+async function ensureAdmins(users: UserService, telegramIds: readonly number[]): Promise<void> {
+  if (typeof users.ensureAdmins === "function") return users.ensureAdmins(telegramIds);
+  for (const telegramId of telegramIds) {
+    const user = await users.getUser(telegramId);
+    if (user === null) {
+      await users.createUser({
+        telegramId,
+        firstName: `Admin ${telegramId}`,
+        isAdmin: true,
+        status: "active",
+      });
+    } else if (!user.isAdmin || user.status !== "active") {
+      await users.updateUser(telegramId, { isAdmin: true, status: "active" });
+    }
+  }
+}

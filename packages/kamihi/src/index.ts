@@ -32,7 +32,6 @@ export type {
   Part,
   PortDeps,
   TemplatesDeps,
-  TransportDeps,
   UserSchema,
   UsersDeps,
 } from "./compose.js";

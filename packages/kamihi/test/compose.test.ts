@@ -63,24 +63,24 @@ describe("compose", () => {
       {
         store: () => tracedStore(trail),
         users: () => users,
-        transport: ({ middlewares }) => {
-          trail.push(`transport with ${middlewares.length} middleware`);
-          return new FakeTransport();
+        transport: ({ settings: given }) => {
+          trail.push(`transport for ${given.tg.mode}`);
+          const made = new FakeTransport();
+          made.stop = async () => {
+            trail.push("transport stop");
+          };
+          return made;
         },
       },
-      {
-        ...options,
-        registry: new Registry(),
-        watch: false,
-        middlewares: [async (_, next) => next()],
-      },
+      { ...options, registry: new Registry(), watch: false, middlewares: [] },
     );
     assert.equal(runtime.me.username, "fakebot", "the bot's identity is known before any update");
     assert.equal(users.users.get(4242)?.isAdmin, true);
     await runtime.disposers.close(silentLogger);
     assert.deepEqual(trail, [
       "store connect",
-      "transport with 1 middleware",
+      "transport for polling",
+      "transport stop",
       "users close",
       "store close",
     ]);
@@ -138,6 +138,43 @@ describe("compose", () => {
         error instanceof KamihiError &&
         error.code === "KAMIHI_CONFIG_TOKEN_MISSING" &&
         /KAMIHI_TOKEN/.test(error.message),
+    );
+    assert.deepEqual(trail, ["store connect", "store close"]);
+  });
+
+  it("makes users.admins admins through a service's own CRUD when it has no ensureAdmins", async () => {
+    const users = fakeUsers();
+    await users.createUser({ telegramId: 7, firstName: "Seven" });
+    const plain = Object.assign(users, { ensureAdmins: undefined });
+    const project = await composeProject(
+      settings({ users: { admins: [7, 4242] } }),
+      { store: () => tracedStore([]), users: plain },
+      { ...options, registry: new Registry() },
+    );
+    assert.equal(users.users.get(7)?.isAdmin, true, "an existing user is promoted");
+    assert.equal(users.users.get(4242)?.isAdmin, true, "a missing admin is created");
+    await project.disposers.close(silentLogger);
+  });
+
+  it("refuses bot.use() middleware that a factory-made transport cannot run", async () => {
+    const trail: string[] = [];
+    await assert.rejects(
+      compose(
+        settings(),
+        {
+          store: () => tracedStore(trail),
+          users: fakeUsers(),
+          transport: () => new FakeTransport(),
+        },
+        {
+          ...options,
+          registry: new Registry(),
+          watch: false,
+          middlewares: [async (_, next) => next()],
+        },
+      ),
+      (error: unknown) =>
+        error instanceof KamihiError && error.code === "KAMIHI_BOT_MIDDLEWARE_UNSUPPORTED",
     );
     assert.deepEqual(trail, ["store connect", "store close"]);
   });

@@ -353,11 +353,17 @@ export function runUserServiceConformance(options: UserServiceConformanceOptions
     });
 
     describe("ensureAdmins", () => {
-      it("creates missing admins and promotes existing users, idempotently", async () => {
+      it("creates missing admins and promotes existing users, idempotently", async (t) => {
         const users = await fresh();
+        const { ensureAdmins } = users;
+        if (ensureAdmins === undefined) {
+          // Optional in the port: the bot then does the same through the service's CRUD.
+          t.skip("this service has no ensureAdmins()");
+          return;
+        }
         await users.createUser({ telegramId: 162, firstName: "Zed", status: "blocked" });
         for (let round = 0; round < 2; round++) {
-          await users.ensureAdmins([161, 162]);
+          await ensureAdmins.call(users, [161, 162]);
           const created = await users.getUser(161);
           assert.ok(created !== null);
           assert.equal(created.isAdmin, true);

@@ -1,4 +1,5 @@
 import type { Update } from "@kamihi/core";
+import { StoreOutage } from "../outage.js";
 import { ask } from "./ask.js";
 import { authorize } from "./authorize.js";
 import { blocked } from "./blocked.js";
@@ -38,10 +39,14 @@ export function createPipeline(kit: Kit): (update: Update, raw: unknown) => Prom
     if (turn === undefined) return;
     try {
       await walk(turn, done);
-    } finally {
-      // Whatever happened, a pressed button's spinner stops.
-      await turn.button?.answer();
+    } catch (error) {
+      // With the store down the update is handled again later, and that attempt answers the
+      // button (with its text); a button answers once, so this one must not.
+      if (!(error instanceof StoreOutage)) await turn.button?.answer();
+      throw error;
     }
+    // Whatever happened, a pressed button's spinner stops.
+    await turn.button?.answer();
   };
 }
 

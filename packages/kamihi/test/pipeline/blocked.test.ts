@@ -18,6 +18,19 @@ describe("blocked", () => {
     assert.deepEqual(button.answers, [{ text: "", alert: false }]);
   });
 
+  it("ends the conversation a blocked user was answering", async () => {
+    const kit = await testKit();
+    const begun = await kit.conversations.begin(5001, 5001, "order", "");
+    const pending = await kit.conversations.find(5001, 5001);
+    assert.equal(pending?.conversation.id, begun.id);
+    await blocked(kit)(
+      turnOf({ ...known({ status: "blocked" }), pending, reply: { text: "x" } }),
+      counter(),
+    );
+    assert.equal(await kit.conversations.find(5001, 5001), undefined);
+    assert.deepEqual(kit.said, []);
+  });
+
   it("lets everyone else on", async () => {
     const kit = await testKit();
     const next = counter();

@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import type { AdminServer } from "@kamihi/admin";
-import { loadSettings } from "@kamihi/config";
+import { loadSettings, type SettingsInput } from "@kamihi/config";
 import {
   type ActionRegistry,
   flushLogger,
@@ -391,7 +391,7 @@ async function discover(registry: Registry, root: string, actionsDir: string, lo
 }
 
 /** Later overrides win key by key, so configure() can be called several times. */
-function mergeSettings(base: BotParts["settings"] & object, extra: BotParts["settings"] & object) {
+function mergeSettings(base: SettingsInput, extra: SettingsInput): SettingsInput {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(extra)) {
     const current = out[key];
@@ -402,9 +402,9 @@ function mergeSettings(base: BotParts["settings"] & object, extra: BotParts["set
       current !== null &&
       typeof current === "object" &&
       !Array.isArray(current);
-    out[key] = nested ? mergeSettings(current as object, value as object) : value;
+    out[key] = nested ? mergeSettings(current as SettingsInput, value as SettingsInput) : value;
   }
-  return out as NonNullable<BotParts["settings"]>;
+  return out as SettingsInput;
 }
 
 /** A new, separate bot (tests, several bots in one process). */

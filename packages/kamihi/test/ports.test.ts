@@ -10,7 +10,6 @@ import {
   type Document,
   escapeMarkdown,
   KamihiError,
-  type Logger,
   type Store,
   silentLogger,
   type TemplateEngine,
@@ -19,9 +18,9 @@ import {
 import { createMemoryStore } from "@kamihi/db";
 import { createEmulator, type Emulator, type TestChat } from "@kamihi/testing";
 import { createUserService } from "@kamihi/users";
-import { createBot, type Kamihi } from "../src/index.js";
+import { createBot } from "../src/index.js";
 import { FakeTransport, fakeUsers, type Talk } from "./fakes.js";
-import { fixture, testBot } from "./helpers.js";
+import { fixture, LogCapture, testBot } from "./helpers.js";
 
 const ROOT = fixture("ports");
 const emulators: Emulator[] = [];
@@ -248,40 +247,25 @@ describe("a swapped user service", () => {
 describe("a swapped logger", () => {
   it("gets every line, bound to the action, user and chat, and is flushed at stop", async () => {
     const emu = await emulator();
-    const lines: Array<{ level: string; msg: string; fields: Record<string, unknown> }> = [];
+    const capture = new LogCapture();
     let flushed = 0;
-    const make = (bindings: Record<string, unknown>): Logger => {
-      const write =
-        (level: string) =>
-        (first: unknown, second?: unknown): void => {
-          const fields = typeof first === "object" && first !== null ? first : {};
-          const msg = typeof first === "string" ? first : String(second ?? "");
-          lines.push({ level, msg, fields: { ...bindings, ...fields } });
-        };
-      return {
-        trace: write("trace"),
-        debug: write("debug"),
-        info: write("info"),
-        warn: write("warn"),
-        error: write("error"),
-        fatal: write("fatal"),
-        child: (more) => make({ ...bindings, ...more }),
-        flush: (callback) => {
-          flushed++;
-          callback?.();
-        },
-      };
-    };
     const bot = testBot(emu).configure({
       logger: (settings) => {
         assert.equal(settings.log.level, "info");
-        return make({});
+        return {
+          ...capture.logger(),
+          flush: (callback) => {
+            flushed++;
+            callback?.();
+          },
+        };
       },
       settings: { users: { admins: [4343] } },
     });
     await bot.start({ root: ROOT });
     await converse(talk(emu.chat({ userId: 4343, firstName: "Root" })), "Root", true);
     await bot.stop();
+    const lines = capture.entries;
     const told = lines.find((line) => line.msg === "the secret was told");
     assert.equal(told?.fields.action, "secret");
     assert.equal(told?.fields.userId, 4343);
@@ -290,6 +274,3 @@ describe("a swapped logger", () => {
     assert.equal(flushed, 1);
   });
 });
-
-/** Keeps the type of a bot in the file's signature (the helper module is shared). */
-export type { Kamihi };

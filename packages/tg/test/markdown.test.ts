@@ -4,6 +4,7 @@ import { escapeMarkdown } from "@kamihi/core";
 import { parseMarkdownV2 } from "@kamihi/testing";
 import { type FormattedText, markdownToEntities, toMarkdownV2 } from "../src/index.js";
 import { renderMarkdown } from "../src/markdown.js";
+import { seededRandom } from "./seeded-random.js";
 import { assertTelegramValid } from "./telegram-rules.js";
 
 /** Converts, checks the entities are ones Telegram keeps, and returns the result. */
@@ -305,11 +306,7 @@ describe("markdownToEntities: escapes and hostile text", () => {
       "<https://a.b>",
       "https://e.x/a_b",
     ];
-    let state = 11;
-    const next = () => {
-      state = (state * 1103515245 + 12345) % 2147483648;
-      return state / 2147483648;
-    };
+    const next = seededRandom(11);
     // Whitespace may be normalised (line ends, spaces around a line break); nothing else.
     const visible = (text: string) => text.replace(/[\s\u00a0]/g, "");
     for (let i = 0; i < 2000; i++) {
@@ -406,11 +403,7 @@ describe("markdownToEntities: the fast path", () => {
       "#",
       "*",
     ];
-    let state = 11;
-    const next = () => {
-      state = (state * 1103515245 + 12345) % 2147483648;
-      return state / 2147483648;
-    };
+    const next = seededRandom(11);
     let fast = 0;
     for (let i = 0; i < 2000; i++) {
       const text = Array.from(

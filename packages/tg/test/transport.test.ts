@@ -6,6 +6,7 @@ import type { Context } from "telegraf";
 import type { MessageEntity } from "telegraf/types";
 import { emulator, freePort, transport } from "./helpers.js";
 import { meaningOf, meaningShown } from "./html-oracle.js";
+import { seededRandom } from "./seeded-random.js";
 
 describe("the Telegraf transport, polling the emulator", async () => {
   const emu = await emulator();
@@ -308,11 +309,7 @@ describe("user text never breaks a message", () => {
       "![i](https://e.x/i.png)",
       "    ",
     ];
-    let state = 7;
-    const next = () => {
-      state = (state * 1103515245 + 12345) % 2147483648;
-      return state / 2147483648;
-    };
+    const next = seededRandom(7);
     const chat = emu.chat();
     for (let i = 0; i < 300; i++) {
       const body = Array.from(

@@ -1,29 +1,19 @@
 import type { ActionRegistry, Logger, Store, User, UserService } from "@kamihi/core";
-import type { FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
 import type { AdminOptions } from "../options.js";
 import type { AuditWriter } from "./audit.js";
-import type { Flash, Renderer } from "./render.js";
+import type { Renderer } from "./render.js";
 
 /**
  * What every route plugin is handed (its one option, `kit`): the ports, the options, and how
  * pages answer, write the audit log and end sessions. Built once by `createAdmin`.
  */
-export interface AdminKit {
+export interface AdminKit extends Renderer {
   users: UserService;
   actions: ActionRegistry;
   store: Store;
   log: Logger;
   options: AdminOptions;
-  /** Renders `view` (under views/) inside the layout, with the page context. */
-  render(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    view: string,
-    title: string,
-    data?: Record<string, unknown>,
-  ): Promise<FastifyReply>;
-  /** Redirects (303) with a flash message shown on the next page. */
-  redirect(reply: FastifyReply, to: string, flash?: Flash): FastifyReply;
   /** Writes a line of the audit log for the signed-in admin (or `by`, who is signing in). */
   audit(
     request: FastifyRequest,

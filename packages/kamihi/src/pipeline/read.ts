@@ -1,8 +1,8 @@
-import type { CallbackQuery, Chat, Message, TelegramUser, Update } from "@kamihi/core";
+import type { CallbackQuery, Message, Update } from "@kamihi/core";
 import { summarizeUpdate } from "@kamihi/core";
 import { answerButton, replyOf } from "../questions.js";
 import { parseCommand } from "./parse-command.js";
-import type { Kit, PressedButton, Turn } from "./turn.js";
+import { createTurn, type Kit, type PressedButton, type Turn } from "./turn.js";
 
 /**
  * Reads what an update asks, before anyone is looked up: a command (addressed to this bot), a
@@ -30,7 +30,7 @@ export async function readUpdate(
     command === undefined && kit.asks ? await kit.conversations.find(chat.id, from.id) : undefined;
   if (command === undefined && pending === undefined && chat.type !== "private") return undefined;
   const message = (update as { message?: Message }).message;
-  return newTurn(update, raw, chat, from, undefined, {
+  return createTurn(update, raw, chat, from, undefined, {
     command,
     pending,
     reply: pending === undefined ? undefined : replyOf(text, message),
@@ -64,17 +64,17 @@ async function readButton(kit: Kit, update: Update, raw: unknown): Promise<Turn 
       await button.answer("This question is not yours, or it was already answered.");
       return undefined;
     }
-    return newTurn(update, raw, chat, from, button, { pending, reply: { text: option } });
+    return createTurn(update, raw, chat, from, button, { pending, reply: { text: option } });
   }
   if (kit.approvals.isDecision(data))
-    return newTurn(update, raw, chat, from, button, { decision: data });
+    return createTurn(update, raw, chat, from, button, { decision: data });
   const command = data.startsWith("/") ? parseCommand(data) : undefined;
   if (command === undefined) {
     // Not Kamihi's: raw middleware may have handled it; stop the client's spinner anyway.
     await button.answer();
     return undefined;
   }
-  return newTurn(update, raw, chat, from, button, { command });
+  return createTurn(update, raw, chat, from, button, { command });
 }
 
 /** A button answered at most once: later answers (and the pipeline's final one) do nothing. */
@@ -95,33 +95,5 @@ function pressedButton(kit: Kit, query: CallbackQuery): PressedButton {
           kit.log.debug({ err: error }, "a button press could not be answered"),
         );
     },
-  };
-}
-
-function newTurn(
-  update: Update,
-  raw: unknown,
-  chat: Chat,
-  from: TelegramUser,
-  button: PressedButton | undefined,
-  asks: Partial<Pick<Turn, "command" | "decision" | "pending" | "reply">>,
-): Turn {
-  return {
-    update,
-    raw,
-    chat,
-    from,
-    button,
-    command: asks.command,
-    decision: asks.decision,
-    pending: asks.pending,
-    reply: asks.reply,
-    resolution: { outcome: "unknown" },
-    user: null,
-    told: false,
-    action: undefined,
-    args: "",
-    answers: undefined,
-    result: undefined,
   };
 }

@@ -92,6 +92,37 @@ export interface Turn {
   result: ActionResult;
 }
 
+/**
+ * A turn as `read` starts it: what the update asks (`asks`), nobody resolved yet, no action.
+ */
+export function createTurn(
+  update: Update,
+  raw: unknown,
+  chat: Chat,
+  from: TelegramUser,
+  button: PressedButton | undefined,
+  asks: Partial<Pick<Turn, "command" | "decision" | "pending" | "reply">> = {},
+): Turn {
+  return {
+    update,
+    raw,
+    chat,
+    from,
+    button,
+    command: asks.command,
+    decision: asks.decision,
+    pending: asks.pending,
+    reply: asks.reply,
+    resolution: { outcome: "unknown" },
+    user: null,
+    told: false,
+    action: undefined,
+    args: "",
+    answers: undefined,
+    result: undefined,
+  };
+}
+
 /** Goes on to the next step. */
 export type Next = () => Promise<void>;
 

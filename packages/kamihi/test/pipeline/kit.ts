@@ -21,6 +21,7 @@ import { Approvals } from "../../src/approvals.js";
 import { Conversations } from "../../src/conversations.js";
 import { Menus } from "../../src/menus.js";
 import type { Kit, Next, PressedButton, Turn } from "../../src/pipeline/index.js";
+import { createTurn } from "../../src/pipeline/turn.js";
 import { renderResponse } from "../../src/responses.js";
 import { ActionStats } from "../../src/stats.js";
 import { FakeTransport, fakeUsers } from "../fakes.js";
@@ -96,28 +97,11 @@ export const privateChat: Chat = { id: 5001, type: "private", first_name: "Ada" 
 
 /** A turn as `read` leaves it, with `changes` applied. */
 export function turnOf(changes: Partial<Turn> = {}): Turn {
-  return {
-    update: {
-      update_id: 1,
-      message: { message_id: 1, date: 0, chat: privateChat, from: ada, text: "" },
-    } as Turn["update"],
-    raw: undefined,
-    chat: privateChat,
-    from: ada,
-    button: undefined,
-    command: undefined,
-    decision: undefined,
-    pending: undefined,
-    reply: undefined,
-    resolution: { outcome: "unknown" },
-    user: null,
-    told: false,
-    action: undefined,
-    args: "",
-    answers: undefined,
-    result: undefined,
-    ...changes,
-  };
+  const update = {
+    update_id: 1,
+    message: { message_id: 1, date: 0, chat: privateChat, from: ada, text: "" },
+  } as Turn["update"];
+  return { ...createTurn(update, undefined, privateChat, ada, undefined), ...changes };
 }
 
 /** A user, and what resolving them gives. */
